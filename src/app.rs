@@ -1,0 +1,181 @@
+//! Wiring: builds the shared state from a [`Config`], and the [`Application`] that `main` and the
+//! tests both run (so tests exercise exactly what production serves).
+
+use crate::auth::keys::KeySet;
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::TokenIssuer;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, EmailDomainCheck};
+use crate::dns::{DomainResolver, SystemResolver};
+use crate::mail::smtp::{SmtpMailer, SmtpSettings};
+use crate::mail::worker::OutboxWorker;
+use crate::mail::{LogMailer, Mailer, Outbox};
+use crate::store::Store;
+use anyhow::Context;
+use axum::Router;
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Keys derived from server-side secrets that all instances share (stored in `server_secrets`).
+pub struct ServerSecrets {
+    /// Derives a refresh token's successor, so a retry in the grace window gets the same token.
+    pub refresh_successor_key: Vec<u8>,
+    /// Keys the hashes of short numeric codes.
+    pub code_hash_key: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub tokens: TokenIssuer,
+    pub outbox: Outbox,
+    pub resolver: Option<Arc<dyn DomainResolver>>,
+    pub secrets: Arc<ServerSecrets>,
+}
+
+/// What tests (or an embedding program) may replace.
+pub struct Dependencies {
+    pub clock: Arc<dyn Clock>,
+    /// `None` uses the system resolver when `EMAIL_DOMAIN_CHECK=dns`.
+    pub resolver: Option<Arc<dyn DomainResolver>>,
+}
+
+impl Default for Dependencies {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            resolver: None,
+        }
+    }
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations and loads keys and secrets.
+    pub async fn build(config: Config, deps: Dependencies) -> anyhow::Result<(Self, Arc<dyn Mailer>)> {
+        let store = crate::store::connect(config.database_url.expose_secret(), config.database_max_connections)
+            .await
+            .context("could not open the database named by DATABASE_URL")?;
+        store.migrate().await.context("could not apply database migrations")?;
+        let clock = deps.clock;
+        let keys = KeySet::load_or_create(store.clone(), clock.clone()).await?;
+        let tokens = TokenIssuer::new(keys, config.issuer(), config.jwt_audience.clone());
+        let now = clock.now();
+        let refresh_successor_key = store
+            .get_or_create_secret(
+                "refresh_successor_key",
+                &crate::auth::secrets::random_bytes::<32>(),
+                now,
+            )
+            .await?;
+        let code_hash_key = store
+            .get_or_create_secret("code_hash_key", &crate::auth::secrets::random_bytes::<32>(), now)
+            .await?;
+        let resolver = match config.email_domain_check {
+            EmailDomainCheck::Off => None,
+            EmailDomainCheck::Dns => Some(match deps.resolver {
+                Some(r) => r,
+                None => Arc::new(SystemResolver::new()?) as Arc<dyn DomainResolver>,
+            }),
+        };
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => {
+                let settings =
+                    SmtpSettings::parse(url.expose_secret()).map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?;
+                Arc::new(SmtpMailer::new(&settings, &config.mail_from)?)
+            }
+            None => {
+                tracing::warn!("SMTP_URL is unset: mail is written to this log instead of being sent (development mode). Set SMTP_URL before real users sign up.");
+                Arc::new(LogMailer)
+            }
+        };
+        let state = AppState {
+            hasher: PasswordHasher::new(config.password_hash_concurrency)?,
+            outbox: Outbox::new(store.clone(), clock.clone()),
+            config: Arc::new(config),
+            store,
+            clock,
+            tokens,
+            resolver,
+            secrets: Arc::new(ServerSecrets {
+                refresh_successor_key,
+                code_hash_key,
+            }),
+        };
+        Ok((state, mailer))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+/// A bound, ready-to-run server plus its mail worker.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    worker: OutboxWorker,
+}
+
+impl Application {
+    pub async fn build(config: Config, deps: Dependencies) -> anyhow::Result<Self> {
+        let bind = config.bind_addr;
+        let (state, mailer) = AppState::build(config, deps).await?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("could not listen on BIND_ADDR={bind}; is another program using it?"))?;
+        let worker = OutboxWorker::new(
+            state.store.clone(),
+            state.clock.clone(),
+            mailer,
+            state.outbox.wake_handle(),
+        );
+        let router = crate::http::router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+            worker,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 0).into())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn outbox_worker(&self) -> OutboxWorker {
+        self.worker.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and the mail being sent.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = tokio::spawn(self.worker.run(stop_rx));
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await
+            .context("server error")?;
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
+        Ok(())
+    }
+}

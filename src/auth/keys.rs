@@ -1,0 +1,178 @@
+//! Signing keys for access tokens: Ed25519 (JWS `EdDSA`), generated on first start and kept in
+//! the database so every instance signs and verifies with the same keys and a restart keeps
+//! issued tokens valid. Public halves are published at `/.well-known/jwks.json` so other
+//! services verify tokens without a shared secret.
+//!
+//! Several instances starting at once may each create a key; that is harmless: all keys are
+//! valid for verification, and an instance that meets a `kid` it has not loaded re-reads the
+//! table (at most once every few seconds, so a flood of forged `kid`s cannot hammer the database).
+
+use crate::clock::Clock;
+use crate::store::{SigningKeyRecord, Store};
+use anyhow::Context;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub const ALGORITHM: &str = "EdDSA";
+const RELOAD_INTERVAL_SECS: i64 = 5;
+
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub encoding: EncodingKey,
+}
+
+#[derive(Clone)]
+struct Loaded {
+    signing: SigningKey,
+    verifying: HashMap<String, DecodingKey>,
+    jwks: Jwks,
+    loaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Jwks {
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<Jwk>,
+}
+
+/// RFC 8037 OKP key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    pub crv: &'static str,
+    pub x: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    pub alg: &'static str,
+}
+
+#[derive(Clone)]
+pub struct KeySet {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    inner: Arc<RwLock<Loaded>>,
+}
+
+impl KeySet {
+    /// Loads the keys, creating the first one if the table is empty.
+    pub async fn load_or_create(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let mut records = store.signing_keys().await?;
+        if !records.iter().any(|k| k.retired_at.is_none()) {
+            let record = generate(clock.now())?;
+            store.insert_signing_key(&record).await?;
+            records = store.signing_keys().await?;
+            tracing::info!(kid = %record.kid, "generated the first token signing key");
+        }
+        let loaded = build(&records, clock.now())?;
+        Ok(Self {
+            store,
+            clock,
+            inner: Arc::new(RwLock::new(loaded)),
+        })
+    }
+
+    pub fn signing_key(&self) -> SigningKey {
+        self.read().signing.clone()
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        self.read().jwks.clone()
+    }
+
+    /// The public key for `kid`, re-reading the table once if it is not known yet.
+    pub async fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
+        if let Some(key) = self.read().verifying.get(kid) {
+            return Some(key.clone());
+        }
+        let now = self.clock.now();
+        if (now - self.read().loaded_at).num_seconds() < RELOAD_INTERVAL_SECS {
+            return None;
+        }
+        match self
+            .store
+            .signing_keys()
+            .await
+            .map_err(anyhow::Error::new)
+            .and_then(|r| build(&r, now))
+        {
+            Ok(fresh) => {
+                let key = fresh.verifying.get(kid).cloned();
+                *self.inner.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                key
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "could not reload signing keys");
+                None
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Loaded> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn generate(now: DateTime<Utc>) -> anyhow::Result<SigningKeyRecord> {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 =
+        Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow::anyhow!("could not generate an Ed25519 key"))?;
+    let pair =
+        Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("generated key did not parse"))?;
+    let public = pair.public_key().as_ref();
+    let kid = crate::auth::secrets::sha256_hex(public)[..16].to_string();
+    Ok(SigningKeyRecord {
+        kid,
+        algorithm: ALGORITHM.into(),
+        private_key: STANDARD.encode(pkcs8.as_ref()),
+        public_key: URL_SAFE_NO_PAD.encode(public),
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+fn build(records: &[SigningKeyRecord], now: DateTime<Utc>) -> anyhow::Result<Loaded> {
+    let mut verifying = HashMap::new();
+    let mut keys = Vec::new();
+    for r in records.iter().filter(|r| r.algorithm == ALGORITHM) {
+        let public = URL_SAFE_NO_PAD
+            .decode(&r.public_key)
+            .context("stored public key is not base64url")?;
+        verifying.insert(r.kid.clone(), DecodingKey::from_ed_der(&public));
+        keys.push(Jwk {
+            kty: "OKP",
+            crv: "Ed25519",
+            x: r.public_key.clone(),
+            kid: r.kid.clone(),
+            use_: "sig",
+            alg: ALGORITHM,
+        });
+    }
+    // Sign with the newest active key; older ones stay published for tokens already issued.
+    let active = records
+        .iter()
+        .filter(|r| r.retired_at.is_none() && r.algorithm == ALGORITHM)
+        .max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)))
+        .context("no active signing key")?;
+    let der = STANDARD
+        .decode(&active.private_key)
+        .context("stored private key is not base64")?;
+    Ed25519KeyPair::from_pkcs8(&der)
+        .map_err(|_| anyhow::anyhow!("stored private key {} is not PKCS#8 Ed25519", active.kid))?;
+    Ok(Loaded {
+        signing: SigningKey {
+            kid: active.kid.clone(),
+            encoding: EncodingKey::from_ed_der(&der),
+        },
+        verifying,
+        jwks: Jwks { keys },
+        loaded_at: now,
+    })
+}

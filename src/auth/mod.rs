@@ -1,0 +1,10 @@
+//! The rules of authentication. Handlers call one function here; SQL stays in `store/`.
+
+pub mod keys;
+pub mod login;
+pub mod password;
+pub mod registration;
+pub mod secrets;
+pub mod sessions;
+pub mod tokens;
+pub mod verification;

@@ -1,0 +1,336 @@
+//! Sessions (one per login) and their refresh-token families.
+//!
+//! - A login creates a session and the first refresh token (256-bit random, only SHA-256 stored).
+//! - Each refresh rotates: the presented token is marked used and a successor issued, atomically
+//!   (one conditional UPDATE + INSERT in a transaction), so concurrent refreshes of one token never
+//!   yield two live tokens.
+//! - Presenting a used token again means it was copied: the whole family (session) is revoked
+//!   (OAuth 2.0 Security BCP §4.14) — except within `REFRESH_REUSE_GRACE` (default 10 s) of its
+//!   rotation, when the client most likely just retried (two tabs, a lost response). Then it gets
+//!   the *same* new pair: the successor token is derived as HMAC(server key, presented token), and
+//!   the access token is re-signed from the same claims (Ed25519 is deterministic), so nothing new
+//!   is minted and no second family member comes to life.
+//! - A family also has an absolute end (`SESSION_MAX_LIFETIME`), however often it is refreshed.
+//! - Logout revokes the session; access tokens name their session (`sid`), and every
+//!   authenticated request checks it is still live, so a logged-out access token is refused at
+//!   once on every instance.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::secrets::{hmac_bytes, OpaqueToken};
+use crate::auth::tokens::{AccessClaims, AccessTokenSpec, TokenError};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::store::{NewRefreshToken, NewSession, RefreshTokenRecord, SessionRecord, UserRecord};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+/// What a successful login or refresh returns (RFC 6749 §5.1 field names).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires (if not rotated before).
+    pub refresh_expires_in: i64,
+}
+
+/// The caller of an authenticated request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub role: String,
+    pub amr: Vec<String>,
+    pub auth_time: DateTime<Utc>,
+    pub claims: AccessClaims,
+}
+
+/// Starts a session for a user who just authenticated with `amr`.
+pub async fn start_session(
+    state: &AppState,
+    user: &UserRecord,
+    amr: &[&str],
+    client: &ClientInfo,
+) -> Result<TokenPair> {
+    let now = state.now();
+    let cfg = &state.config;
+    let session = NewSession {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        created_at: now,
+        expires_at: now + cfg.session_max_lifetime,
+        auth_time: now,
+        amr: serde_json::to_string(amr).map_err(anyhow::Error::new)?,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    let refresh = OpaqueToken::generate();
+    let first = NewRefreshToken {
+        id: Uuid::new_v4(),
+        session_id: session.id,
+        user_id: user.id,
+        token_hash: refresh.hash(),
+        parent_id: None,
+        created_at: now,
+        expires_at: (now + cfg.refresh_token_ttl).min(session.expires_at),
+    };
+    state.store.create_session(&session, &first).await?;
+    let amr: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
+    pair(
+        state,
+        user,
+        session.id,
+        &amr,
+        now,
+        first.id,
+        now,
+        &refresh,
+        first.expires_at,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pair(
+    state: &AppState,
+    user: &UserRecord,
+    session_id: Uuid,
+    amr: &[String],
+    auth_time: DateTime<Utc>,
+    jti: Uuid,
+    issued_at: DateTime<Utc>,
+    refresh: &OpaqueToken,
+    refresh_expires_at: DateTime<Utc>,
+) -> Result<TokenPair> {
+    let ttl = state.config.access_token_ttl;
+    let access_token = state.tokens.issue(&AccessTokenSpec {
+        user_id: user.id,
+        session_id,
+        role: user.role.clone(),
+        amr: amr.to_vec(),
+        auth_time,
+        issued_at,
+        ttl,
+        jti,
+    })?;
+    let now = state.now();
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: (issued_at + ttl - now).num_seconds().max(0),
+        refresh_token: refresh.expose().to_string(),
+        refresh_expires_in: (refresh_expires_at - now).num_seconds().max(0),
+    })
+}
+
+fn successor_of(state: &AppState, presented: &OpaqueToken) -> OpaqueToken {
+    let bytes = hmac_bytes(
+        &state.secrets.refresh_successor_key,
+        &[b"refresh-successor", presented.expose().as_bytes()],
+    );
+    OpaqueToken::from_presented(&URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn invalid_refresh() -> Error {
+    Error::unauthorized("invalid_refresh_token", "the refresh token is not valid; sign in again")
+}
+
+/// Rotates a refresh token (see the module docs for the rules).
+pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientInfo) -> Result<TokenPair> {
+    let now = state.now();
+    let hash = presented.hash();
+    let Some(record) = state.store.refresh_token_by_hash(&hash).await? else {
+        return Err(invalid_refresh());
+    };
+    let session = state
+        .store
+        .session_by_id(record.session_id)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if session.revoked_at.is_some() || record.revoked_at.is_some() {
+        return Err(Error::unauthorized(
+            "session_revoked",
+            "this session has ended; sign in again",
+        ));
+    }
+    if session.expires_at <= now {
+        return Err(Error::unauthorized(
+            "session_expired",
+            "this session has reached its maximum lifetime; sign in again",
+        ));
+    }
+    let user = state
+        .store
+        .user_by_id(record.user_id)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if !user.is_active {
+        return Err(Error::unauthorized("account_disabled", "this account is disabled"));
+    }
+    let amr: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
+    let successor = successor_of(state, presented);
+
+    if record.used_at.is_none() {
+        if record.expires_at <= now {
+            return Err(Error::unauthorized(
+                "refresh_token_expired",
+                "the refresh token has expired; sign in again",
+            ));
+        }
+        let next = NewRefreshToken {
+            id: Uuid::new_v4(),
+            session_id: session.id,
+            user_id: user.id,
+            token_hash: successor.hash(),
+            parent_id: Some(record.id),
+            created_at: now,
+            expires_at: (now + state.config.refresh_token_ttl).min(session.expires_at),
+        };
+        if state.store.rotate_refresh_token(&hash, &next, now).await?.is_some() {
+            return pair(
+                state,
+                &user,
+                session.id,
+                &amr,
+                session.auth_time,
+                next.id,
+                now,
+                &successor,
+                next.expires_at,
+            );
+        }
+        // Lost a race with a concurrent rotation of the same token: treat as a retry below.
+    }
+
+    let record = state
+        .store
+        .refresh_token_by_hash(&hash)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if let Some(pair) = grace_retry(state, &record, &session, &user, &amr, &successor, now).await? {
+        return Ok(pair);
+    }
+    // A rotated token came back outside the grace window: assume theft, end the family.
+    state.store.revoke_session(session.id, now).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "refresh_token_reuse_detected",
+        Some(user.id),
+        client,
+        Outcome::Failure,
+        json!({ "session_id": session.id }),
+    )
+    .await;
+    tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reuse detected; session revoked");
+    Err(Error::unauthorized(
+        "refresh_token_reused",
+        "this refresh token was already used; the session has been ended for safety, sign in again",
+    ))
+}
+
+async fn grace_retry(
+    state: &AppState,
+    record: &RefreshTokenRecord,
+    session: &SessionRecord,
+    user: &UserRecord,
+    amr: &[String],
+    successor: &OpaqueToken,
+    now: DateTime<Utc>,
+) -> Result<Option<TokenPair>> {
+    let Some(used_at) = record.used_at else { return Ok(None) };
+    if record.revoked_at.is_some() || now - used_at > state.config.refresh_reuse_grace {
+        return Ok(None);
+    }
+    let Some(next) = state.store.refresh_token_by_hash(&successor.hash()).await? else {
+        return Ok(None);
+    };
+    if next.used_at.is_some() || next.revoked_at.is_some() || next.parent_id != Some(record.id) {
+        return Ok(None);
+    }
+    pair(
+        state,
+        user,
+        session.id,
+        amr,
+        session.auth_time,
+        next.id,
+        next.created_at,
+        successor,
+        next.expires_at,
+    )
+    .map(Some)
+}
+
+/// Checks a bearer access token: signature and claims, then that its session is still live.
+pub async fn authenticate(state: &AppState, bearer: &str) -> Result<AuthUser> {
+    let now = state.now();
+    let claims = state.tokens.verify(bearer, now).await.map_err(|e| match e {
+        TokenError::Expired => Error::unauthorized("token_expired", "the access token has expired; refresh it"),
+        other => Error::unauthorized("invalid_token", other.to_string()),
+    })?;
+    let (Some(user_id), Some(session_id)) = (claims.user_id(), claims.session_id()) else {
+        return Err(Error::unauthorized("invalid_token", "the token is malformed"));
+    };
+    let session = state.store.session_by_id(session_id).await?;
+    match session {
+        Some(s) if s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now => Ok(AuthUser {
+            user_id,
+            session_id,
+            role: claims.role.clone(),
+            amr: claims.amr.clone(),
+            auth_time: DateTime::from_timestamp(claims.auth_time, 0).unwrap_or(s.auth_time),
+            claims,
+        }),
+        _ => Err(Error::unauthorized(
+            "session_revoked",
+            "this session has ended; sign in again",
+        )),
+    }
+}
+
+/// Ends the caller's session and its refresh family.
+pub async fn logout(state: &AppState, user: &AuthUser, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    state.store.revoke_session(user.session_id, now).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "logout",
+        Some(user.user_id),
+        client,
+        Outcome::Success,
+        json!({ "session_id": user.session_id }),
+    )
+    .await;
+    Ok(())
+}
+
+/// Logout by refresh token (for clients that only hold the refresh token, e.g. a cookie).
+pub async fn logout_by_refresh(state: &AppState, presented: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    let record = state
+        .store
+        .refresh_token_by_hash(&presented.hash())
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    state.store.revoke_session(record.session_id, now).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "logout",
+        Some(record.user_id),
+        client,
+        Outcome::Success,
+        json!({ "session_id": record.session_id }),
+    )
+    .await;
+    Ok(())
+}

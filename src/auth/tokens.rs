@@ -1,0 +1,157 @@
+//! Access tokens: short-lived JWTs (RFC 9068 profile, header `typ: at+jwt`) signed with EdDSA.
+//!
+//! Verification is strict (OWASP ASVS V9/V51, RFC 8725): only `EdDSA` is accepted, so `alg: none`
+//! and "HS256 signed with the public key" fail before any signature check; the `kid` must name one
+//! of our keys; `typ` must be `at+jwt`, so a refresh token, an MFA token or an id_token (other
+//! `typ`s) is never taken for an access token; `iss` and `aud` must be ours; `exp` and `nbf` are
+//! compared with the injected clock (jsonwebtoken's own check would use the wall clock).
+//! A valid signature alone is not enough: [`crate::auth::sessions`] also checks the `sid` is live,
+//! so logout takes effect at once.
+
+use crate::auth::keys::KeySet;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user's id.
+    pub sub: String,
+    /// The session (login) this token belongs to.
+    pub sid: String,
+    pub role: String,
+    /// RFC 8176 authentication method references, e.g. `["pwd"]`, `["pwd", "otp"]`.
+    pub amr: Vec<String>,
+    /// Whether a second factor was used (seed 002's `mfa` claim).
+    pub mfa: bool,
+    /// When the user last actively authenticated (seconds since the epoch).
+    pub auth_time: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl AccessClaims {
+    pub fn user_id(&self) -> Option<Uuid> {
+        Uuid::parse_str(&self.sub).ok()
+    }
+    pub fn session_id(&self) -> Option<Uuid> {
+        Uuid::parse_str(&self.sid).ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token is signed with an algorithm gatehouse does not accept")]
+    WrongAlgorithm,
+    #[error("the token is not an access token")]
+    WrongType,
+    #[error("the token was signed by an unknown key")]
+    UnknownKey,
+    #[error("the token signature is not valid")]
+    BadSignature,
+    #[error("the token was issued for another issuer or audience")]
+    WrongAudience,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+}
+
+#[derive(Clone)]
+pub struct TokenIssuer {
+    keys: KeySet,
+    issuer: String,
+    audience: String,
+}
+
+pub struct AccessTokenSpec {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub role: String,
+    pub amr: Vec<String>,
+    pub auth_time: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub ttl: chrono::Duration,
+    pub jti: Uuid,
+}
+
+impl TokenIssuer {
+    pub fn new(keys: KeySet, issuer: String, audience: String) -> Self {
+        Self { keys, issuer, audience }
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Signs an access token. Ed25519 signatures are deterministic, so the same spec gives the
+    /// same token — which lets a refresh retry inside the grace window return the very same pair.
+    pub fn issue(&self, spec: &AccessTokenSpec) -> anyhow::Result<String> {
+        let key = self.keys.signing_key();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYP.into());
+        let iat = spec.issued_at.timestamp();
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: spec.user_id.to_string(),
+            sid: spec.session_id.to_string(),
+            role: spec.role.clone(),
+            mfa: spec.amr.iter().any(|m| m != "pwd"),
+            amr: spec.amr.clone(),
+            auth_time: spec.auth_time.timestamp(),
+            iat,
+            nbf: iat,
+            exp: iat + spec.ttl.num_seconds(),
+            jti: spec.jti.to_string(),
+        };
+        Ok(jsonwebtoken::encode(&header, &claims, &key.encoding)?)
+    }
+
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        if header.typ.as_deref().map(|t| t.to_ascii_lowercase()) != Some(ACCESS_TOKEN_TYP.into()) {
+            return Err(TokenError::WrongType);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self.keys.decoding_key(&kid).await.ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "aud", "iss"]);
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::InvalidSignature => TokenError::BadSignature,
+                K::InvalidAudience | K::InvalidIssuer => TokenError::WrongAudience,
+                K::InvalidAlgorithm => TokenError::WrongAlgorithm,
+                _ => TokenError::Malformed,
+            }
+        })?;
+        let claims = data.claims;
+        let now = now.timestamp();
+        if now >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + 5 {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+}

@@ -1,0 +1,419 @@
+//! Every setting gatehouse reads, in one typed struct.
+//!
+//! `Config::default()` is the embedded mode a newcomer gets from `cargo run --release`: loopback
+//! only, SQLite file in the working directory, in-memory limits, and a mailer that writes mail to
+//! the log. Environment variables (and a `.env` file, loaded by `main`) override it. Problems are
+//! collected, not reported one at a time: start-up stops with every bad setting named at once.
+//! Secrets are `SecretString`, so `Debug` on the whole struct is safe to log at start.
+
+use chrono::Duration;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailDomainCheck {
+    /// Accept any syntactically valid domain (works offline; the default).
+    Off,
+    /// Require the domain to have MX, A or AAAA records.
+    Dns,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub redis_url: Option<SecretString>,
+    pub bind_addr: SocketAddr,
+    pub public_url: Url,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub app_name: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Absolute lifetime of a login (refresh family), however often it is refreshed.
+    pub session_max_lifetime: Duration,
+    /// How long a just-rotated refresh token may be presented again and get the same new pair.
+    pub refresh_reuse_grace: Duration,
+    pub jwt_audience: String,
+    pub min_age: u32,
+    pub email_domain_check: EmailDomainCheck,
+    pub password_require_composition: bool,
+    pub password_min_strength: u8,
+    pub verification_link_ttl: Duration,
+    pub verification_code_ttl: Duration,
+    /// Wrong guesses allowed on one emailed code before it is destroyed.
+    pub max_code_attempts: u32,
+    /// Argon2 hashes allowed to run at once (each holds ~19 MiB).
+    pub password_hash_concurrency: usize,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let bind_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
+        Self {
+            database_url: SecretString::from("sqlite://gatehouse.db"),
+            database_max_connections: 10,
+            redis_url: None,
+            bind_addr,
+            public_url: default_public_url(bind_addr),
+            smtp_url: None,
+            mail_from: "gatehouse <no-reply@localhost>".into(),
+            app_name: "gatehouse".into(),
+            access_token_ttl: Duration::minutes(15),
+            refresh_token_ttl: Duration::days(7),
+            session_max_lifetime: Duration::days(30),
+            refresh_reuse_grace: Duration::seconds(10),
+            jwt_audience: "gatehouse".into(),
+            min_age: 13,
+            email_domain_check: EmailDomainCheck::Off,
+            password_require_composition: false,
+            password_min_strength: 3,
+            verification_link_ttl: Duration::hours(24),
+            verification_code_ttl: Duration::minutes(15),
+            max_code_attempts: 5,
+            password_hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+fn default_public_url(bind: SocketAddr) -> Url {
+    let host = if bind.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        bind.ip().to_string()
+    };
+    Url::parse(&format!("http://{host}:{}", bind.port()))
+        .unwrap_or_else(|_| Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable!()))
+}
+
+/// Every problem found in the settings, each naming the variable and the expected form.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup: &lookup,
+            problems: Vec::new(),
+        };
+        let d = Config::default();
+        let bind_addr = r.parse(
+            "BIND_ADDR",
+            d.bind_addr,
+            "an address and port such as 127.0.0.1:8080",
+            |v| v.parse::<SocketAddr>().ok(),
+        );
+        let public_url = r.parse(
+            "PUBLIC_URL",
+            default_public_url(bind_addr),
+            "an absolute http(s) URL such as https://auth.example.com",
+            |v| {
+                Url::parse(v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            },
+        );
+        let database_url = r.parse(
+            "DATABASE_URL",
+            d.database_url.expose_secret().to_string(),
+            "sqlite://path/to/file.db or postgres://user:pass@host/db",
+            |v| {
+                (v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://"))
+                    .then(|| v.to_string())
+            },
+        );
+        let smtp_url = r.optional(
+            "SMTP_URL",
+            "smtp://user:pass@host:587, smtps://host:465 or smtp://127.0.0.1:2525?tls=none",
+            |v| crate::mail::smtp::SmtpSettings::parse(v).ok().map(|_| v.to_string()),
+        );
+        let redis_url = r.optional("REDIS_URL", "redis://host:6379 or rediss://host:6380", |v| {
+            (v.starts_with("redis://") || v.starts_with("rediss://") || v.starts_with("redis+unix://"))
+                .then(|| v.to_string())
+        });
+        let mail_from = r.parse(
+            "MAIL_FROM",
+            d.mail_from.clone(),
+            "a mailbox such as \"Acme <no-reply@acme.com>\"",
+            |v| v.parse::<lettre::message::Mailbox>().ok().map(|_| v.to_string()),
+        );
+        let config = Config {
+            database_url: SecretString::from(database_url),
+            database_max_connections: r.parse(
+                "DATABASE_MAX_CONNECTIONS",
+                d.database_max_connections,
+                "a whole number from 1 to 1000",
+                |v| v.parse().ok().filter(|n| (1..=1000).contains(n)),
+            ),
+            redis_url: redis_url.map(SecretString::from),
+            bind_addr,
+            public_url,
+            smtp_url: smtp_url.map(SecretString::from),
+            mail_from,
+            app_name: r.parse("APP_NAME", d.app_name.clone(), "a short name shown in mails", |v| {
+                (!v.trim().is_empty() && v.len() <= 64).then(|| v.trim().to_string())
+            }),
+            access_token_ttl: r.duration(
+                "ACCESS_TOKEN_TTL",
+                d.access_token_ttl,
+                Duration::seconds(30),
+                Duration::days(1),
+            ),
+            refresh_token_ttl: r.duration(
+                "REFRESH_TOKEN_TTL",
+                d.refresh_token_ttl,
+                Duration::minutes(5),
+                Duration::days(365),
+            ),
+            session_max_lifetime: r.duration(
+                "SESSION_MAX_LIFETIME",
+                d.session_max_lifetime,
+                Duration::minutes(5),
+                Duration::days(365),
+            ),
+            refresh_reuse_grace: r.duration(
+                "REFRESH_REUSE_GRACE",
+                d.refresh_reuse_grace,
+                Duration::zero(),
+                Duration::minutes(2),
+            ),
+            jwt_audience: r.parse("JWT_AUDIENCE", d.jwt_audience.clone(), "a non-empty string", |v| {
+                (!v.trim().is_empty()).then(|| v.trim().to_string())
+            }),
+            min_age: r.parse("MIN_AGE", d.min_age, "a whole number of years from 0 to 120", |v| {
+                v.parse().ok().filter(|n| *n <= 120)
+            }),
+            email_domain_check: r.parse("EMAIL_DOMAIN_CHECK", d.email_domain_check, "off or dns", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "off" => Some(EmailDomainCheck::Off),
+                    "dns" => Some(EmailDomainCheck::Dns),
+                    _ => None,
+                }
+            }),
+            password_require_composition: r.bool("PASSWORD_REQUIRE_COMPOSITION", d.password_require_composition),
+            password_min_strength: r.parse(
+                "PASSWORD_MIN_STRENGTH",
+                d.password_min_strength,
+                "a zxcvbn score from 0 to 4",
+                |v| v.parse().ok().filter(|n| *n <= 4),
+            ),
+            verification_link_ttl: r.duration(
+                "VERIFICATION_LINK_TTL",
+                d.verification_link_ttl,
+                Duration::minutes(5),
+                Duration::days(7),
+            ),
+            verification_code_ttl: r.duration(
+                "VERIFICATION_CODE_TTL",
+                d.verification_code_ttl,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
+            max_code_attempts: r.parse(
+                "MAX_CODE_ATTEMPTS",
+                d.max_code_attempts,
+                "a whole number from 1 to 20",
+                |v| v.parse().ok().filter(|n| (1..=20).contains(n)),
+            ),
+            password_hash_concurrency: r.parse(
+                "PASSWORD_HASH_CONCURRENCY",
+                d.password_hash_concurrency,
+                "a whole number from 1 to 256",
+                |v| v.parse().ok().filter(|n| (1..=256).contains(n)),
+            ),
+            log_format: r.parse("LOG_FORMAT", d.log_format, "pretty or json", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "pretty" | "text" => Some(LogFormat::Pretty),
+                    "json" => Some(LogFormat::Json),
+                    _ => None,
+                }
+            }),
+        };
+        if config.refresh_token_ttl > config.session_max_lifetime {
+            r.problems.push(format!(
+                "REFRESH_TOKEN_TTL ({}s) must not be longer than SESSION_MAX_LIFETIME ({}s)",
+                config.refresh_token_ttl.num_seconds(),
+                config.session_max_lifetime.num_seconds()
+            ));
+        }
+        if r.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(r.problems))
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.expose_secret().starts_with("postgres")
+    }
+
+    /// The JWT `iss`: the public base URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// An absolute link under `PUBLIC_URL` — never built from request headers (link poisoning).
+    pub fn public_link(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let mut url = self.public_url.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        if !query.is_empty() {
+            url.query_pairs_mut().clear().extend_pairs(query);
+        }
+        url.to_string()
+    }
+}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, key: &str) -> Option<String> {
+        (self.lookup)(key)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_string())
+    }
+
+    fn parse<T>(&mut self, key: &str, default: T, expected: &str, parse: impl Fn(&str) -> Option<T>) -> T {
+        match self.raw(key) {
+            None => default,
+            Some(v) => parse(&v).unwrap_or_else(|| {
+                self.problems.push(format!("{key} must be {expected}"));
+                default
+            }),
+        }
+    }
+
+    fn optional(&mut self, key: &str, expected: &str, parse: impl Fn(&str) -> Option<String>) -> Option<String> {
+        let v = self.raw(key)?;
+        match parse(&v) {
+            Some(v) => Some(v),
+            None => {
+                self.problems.push(format!("{key} must be {expected}"));
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, key: &str, default: bool) -> bool {
+        self.parse(key, default, "true or false", |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(true),
+                "false" | "0" | "no" | "off" => Some(false),
+                _ => None,
+            }
+        })
+    }
+
+    fn duration(&mut self, key: &str, default: Duration, min: Duration, max: Duration) -> Duration {
+        let expected = format!(
+            "a duration such as 90s, 15m, 12h or 7d (from {} to {})",
+            humanize(min),
+            humanize(max)
+        );
+        self.parse(key, default, &expected, |v| {
+            parse_duration(v).filter(|d| *d >= min && *d <= max)
+        })
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `12h`, `7d` (a bare number is seconds).
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: i64 = digits.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" | "min" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Duration::try_seconds(seconds)
+}
+
+pub fn humanize(d: Duration) -> String {
+    let s = d.num_seconds();
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url.expose_secret(), "sqlite://gatehouse.db");
+        assert_eq!(c.access_token_ttl, Duration::minutes(15));
+        assert_eq!(c.refresh_token_ttl, Duration::days(7));
+        assert_eq!(c.min_age, 13);
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn every_bad_setting_is_named() {
+        let err = load(&[
+            ("BIND_ADDR", "nowhere"),
+            ("ACCESS_TOKEN_TTL", "15 fortnights"),
+            ("MIN_AGE", "-3"),
+            ("SMTP_URL", "ftp://x"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        for key in ["BIND_ADDR", "ACCESS_TOKEN_TTL", "MIN_AGE", "SMTP_URL"] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90"), Some(Duration::seconds(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::minutes(15)));
+        assert_eq!(parse_duration("7d"), Some(Duration::days(7)));
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_duration("5w"), None);
+    }
+
+    #[test]
+    fn links_are_built_from_public_url() {
+        let c = load(&[("PUBLIC_URL", "https://auth.example.com/base/")]).unwrap();
+        assert_eq!(
+            c.public_link("/verify-email", &[("token", "a b")]),
+            "https://auth.example.com/base/verify-email?token=a+b"
+        );
+    }
+}

@@ -1,0 +1,420 @@
+//! `/api/auth/*`: registration, verification, login, tokens, profile. Handlers only turn the
+//! request into domain types, call one service function and shape the answer.
+
+use crate::app::AppState;
+use crate::auth::registration::{self, Registration};
+use crate::auth::secrets::{NumericCode, OpaqueToken};
+use crate::auth::sessions::{self, AuthUser, TokenPair};
+use crate::auth::{login, verification};
+use crate::domain::{
+    BdMobile, DateOfBirth, Email, FieldError, Gender, Invalid, Password, PasswordContext, PasswordRules, PersonName,
+    Username,
+};
+use crate::error::{Error, Problem, Result};
+use crate::http::extract::{bearer_token, parse_json, ClientInfo, Json};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(login_handler))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+/// Collects field errors so one 422 lists every invalid field.
+#[derive(Default)]
+pub struct Fields(pub Vec<FieldError>);
+
+impl Fields {
+    pub fn take<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        match raw {
+            None => {
+                self.0.push(Invalid::new("required", "is required").at(field));
+                None
+            }
+            Some(raw) => parse(raw).map_err(|e| self.0.push(e.at(field))).ok(),
+        }
+    }
+
+    pub fn optional<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        match raw {
+            None => None,
+            Some(raw) if raw.trim().is_empty() => None,
+            Some(raw) => parse(raw).map_err(|e| self.0.push(e.at(field))).ok(),
+        }
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.0))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "first_name": "Rahim", "last_name": "Uddin", "date_of_birth": "1998-04-17", "gender": "male",
+    "email": "rahim@example.com", "mobile": "01712345678", "password": "a long unusual passphrase"
+}))]
+pub struct RegisterRequest {
+    /// Letters of any script; single spaces, hyphens or apostrophes between them.
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`; the user must be at least `MIN_AGE` years old.
+    pub date_of_birth: Option<String>,
+    /// `male`, `female`, `other` or `prefer_not_to_say`.
+    pub gender: Option<String>,
+    pub email: Option<String>,
+    /// Bangladeshi mobile: `+8801XXXXXXXXX` or `01XXXXXXXXX`; stored as E.164.
+    pub mobile: Option<String>,
+    /// 8–128 characters; not a common password; not containing your name or email.
+    pub password: Option<String>,
+    /// Optional public name (3–32 of `a-z 0-9 . _ -`), usable to sign in.
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+impl RegisterRequest {
+    fn parse(self, state: &AppState) -> Result<Registration> {
+        let today = state.now().date_naive();
+        let cfg = &state.config;
+        let mut f = Fields::default();
+        let first_name = f.take("first_name", self.first_name.as_deref(), PersonName::parse);
+        let last_name = f.take("last_name", self.last_name.as_deref(), PersonName::parse);
+        let date_of_birth = f.take("date_of_birth", self.date_of_birth.as_deref(), |v| {
+            DateOfBirth::parse(v, today, cfg.min_age)
+        });
+        let gender = f.take("gender", self.gender.as_deref(), Gender::parse);
+        let email = f.take("email", self.email.as_deref(), Email::parse);
+        let mobile = f.take("mobile", self.mobile.as_deref(), BdMobile::parse);
+        let username = f.optional("username", self.username.as_deref(), Username::parse);
+        let rules = password_rules(state);
+        let ctx = PasswordContext {
+            email: email.as_ref(),
+            first_name: first_name.as_ref().map(|n| n.as_str()),
+            last_name: last_name.as_ref().map(|n| n.as_str()),
+            username: username.as_ref().map(|u| u.as_str()),
+            rules: &rules,
+        };
+        let password = f.take("password", self.password.as_deref(), |v| Password::parse(v, &ctx));
+        match (first_name, last_name, date_of_birth, gender, email, mobile, password) {
+            (
+                Some(first_name),
+                Some(last_name),
+                Some(date_of_birth),
+                Some(gender),
+                Some(email),
+                Some(mobile),
+                Some(password),
+            ) if f.0.is_empty() => Ok(Registration {
+                email,
+                password,
+                first_name,
+                last_name,
+                date_of_birth,
+                gender,
+                mobile,
+                username,
+            }),
+            _ => {
+                f.finish()?;
+                Err(Error::Internal(anyhow::anyhow!(
+                    "registration parse lost a field without an error"
+                )))
+            }
+        }
+    }
+}
+
+pub fn password_rules(state: &AppState) -> PasswordRules {
+    PasswordRules {
+        require_composition: state.config.password_require_composition,
+        min_strength: state.config.password_min_strength,
+        ..PasswordRules::default()
+    }
+}
+
+/// Create an account. It stays pending until the email address is verified.
+///
+/// Answers the same for an address that already has an account (that owner is sent a notice
+/// instead), so this endpoint cannot be used to find out who is registered.
+#[utoipa::path(post, path = "/api/auth/register", tag = "registration", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Accepted: a verification mail is on its way", body = MessageResponse),
+        (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "One entry per invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn register(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<RegisterRequest>,
+) -> Result<impl IntoResponse> {
+    let registration = body.parse(&state)?;
+    if let Some(e) = registration::check_email_domain(&state, &registration.email).await {
+        return Err(Error::Validation(vec![e]));
+    }
+    registration::register(&state, registration, &client).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(MessageResponse {
+            message: "Check your inbox: we sent a link and a code to confirm your email address. You can sign in once it is confirmed.".into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The token from the link in the mail. Or send `email` and `code` instead.
+    pub token: Option<String>,
+    pub email: Option<String>,
+    /// The 6-digit code from the mail.
+    pub code: Option<String>,
+}
+
+/// Confirm an email address with the link token or with email + 6-digit code.
+#[utoipa::path(post, path = "/api/auth/verify-email", tag = "registration", request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, description = "Email confirmed; the account can sign in", body = MessageResponse),
+        (status = 400, description = "`invalid_token`, `token_used`, `token_expired`, `token_revoked`, `invalid_code` or `too_many_attempts`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither a token nor email + code was sent", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn verify_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<VerifyEmailRequest>,
+) -> Result<axum::Json<MessageResponse>> {
+    if let Some(token) = body.token.as_deref().filter(|t| !t.trim().is_empty()) {
+        verification::verify_with_token(&state, &OpaqueToken::from_presented(token), &client).await?;
+    } else {
+        let mut f = Fields::default();
+        if body.email.is_none() && body.code.is_none() {
+            f.0.push(Invalid::new("required", "is required (or send email and code)").at("token"));
+            return Err(Error::Validation(f.0));
+        }
+        let email = f.take("email", body.email.as_deref(), Email::parse);
+        let code = f.take("code", body.code.as_deref(), |c| {
+            NumericCode::from_presented(c)
+                .ok_or_else(|| Invalid::new("invalid_format", "must be the 6-digit code from the mail"))
+        });
+        f.finish()?;
+        if let (Some(email), Some(code)) = (email, code) {
+            verification::verify_with_code(&state, &email, &code, &client).await?;
+        }
+    }
+    Ok(axum::Json(MessageResponse {
+        message: "Your email address is confirmed. You can sign in now.".into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailRequest {
+    pub email: Option<String>,
+}
+
+/// Send a new verification mail. Answers the same whether or not the address has an account.
+#[utoipa::path(post, path = "/api/auth/resend-verification", tag = "registration", request_body = EmailRequest,
+    responses(
+        (status = 202, description = "If the address belongs to an unverified account, a new mail is on its way", body = MessageResponse),
+        (status = 422, description = "The email is missing or malformed", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn resend_verification(
+    State(state): State<AppState>,
+    Json(body): Json<EmailRequest>,
+) -> Result<impl IntoResponse> {
+    let mut f = Fields::default();
+    let email = f.take("email", body.email.as_deref(), Email::parse);
+    f.finish()?;
+    if let Some(email) = email {
+        // Done off the request so that known and unknown addresses answer in the same time.
+        tokio::spawn(async move {
+            if let Err(e) = verification::resend(&state, &email).await {
+                tracing::error!(error = %format!("{e:#}"), "could not resend verification mail");
+            }
+        });
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(MessageResponse {
+            message:
+                "If this address belongs to an account that is not confirmed yet, we sent a new confirmation mail."
+                    .into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "rahim@example.com", "password": "a long unusual passphrase"}))]
+pub struct LoginRequest {
+    /// The account's email address.
+    #[serde(alias = "username", alias = "identifier")]
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Sign in with email and password.
+#[utoipa::path(post, path = "/api/auth/login", tag = "tokens", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 401, description = "`invalid_credentials`: unknown email or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login_handler(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<LoginRequest>,
+) -> Result<axum::Json<TokenPair>> {
+    let mut f = Fields::default();
+    let email = f.take("email", body.email.as_deref(), |v| Ok(v.to_string()));
+    let password = f.take("password", body.password.as_deref(), |v| {
+        Ok(Password::for_verification(v))
+    });
+    f.finish()?;
+    match (email, password) {
+        (Some(email), Some(password)) => Ok(axum::Json(login::login(&state, &email, &password, &client).await?)),
+        _ => Err(Error::InvalidCredentials),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: Option<String>,
+}
+
+/// Exchange a refresh token for a new pair (the old refresh token stops working).
+///
+/// Presenting an already-rotated token again ends the whole session (theft detection), except
+/// for a retry within a few seconds, which gets the same new pair.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "tokens", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair", body = TokenPair),
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused`, `session_revoked` or `session_expired`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn refresh(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<RefreshRequest>,
+) -> Result<axum::Json<TokenPair>> {
+    let token = required_refresh_token(body.refresh_token)?;
+    Ok(axum::Json(sessions::refresh(&state, &token, &client).await?))
+}
+
+fn required_refresh_token(raw: Option<String>) -> Result<OpaqueToken> {
+    match raw.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(OpaqueToken::from_presented(t)),
+        _ => Err(Error::field("refresh_token", "required", "is required")),
+    }
+}
+
+/// End the session: its refresh tokens and access tokens stop working at once.
+///
+/// Authenticate with the access token (`Authorization: Bearer`), or send `{"refresh_token": ...}`.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "tokens", request_body(content = RefreshRequest, description = "Optional when a bearer token is sent"),
+    security(("bearer" = []), ()),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No valid access or refresh token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn logout(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode> {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    if let Some(bearer) = bearer_token(&parts) {
+        let user = sessions::authenticate(&state, bearer).await?;
+        sessions::logout(&state, &user, &client).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::unauthorized(
+            "missing_token",
+            "send Authorization: Bearer <access_token> or {\"refresh_token\": ...}",
+        ));
+    }
+    let body: RefreshRequest = parse_json(&body)?;
+    let token = required_refresh_token(body.refresh_token)?;
+    sessions::logout_by_refresh(&state, &token, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user's profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Profile {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<chrono::NaiveDate>,
+    pub gender: Option<String>,
+    pub mobile: Option<String>,
+    pub role: String,
+    pub is_email_verified: bool,
+    pub mfa_enabled: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_login: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<crate::store::UserRecord> for Profile {
+    fn from(u: crate::store::UserRecord) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            username: u.username,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            date_of_birth: u.date_of_birth,
+            gender: u.gender,
+            mobile: u.mobile,
+            role: u.role,
+            is_email_verified: u.is_email_verified,
+            mfa_enabled: u.mfa_enabled,
+            created_at: u.created_at,
+            last_login: u.last_login,
+        }
+    }
+}
+
+/// The profile of the user the access token belongs to.
+#[utoipa::path(get, path = "/api/auth/me", tag = "profile", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile", body = Profile),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn me(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Profile>> {
+    let record = state
+        .store
+        .user_by_id(user.user_id)
+        .await?
+        .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
+    Ok(axum::Json(record.into()))
+}

@@ -1,0 +1,78 @@
+//! Operational endpoints: health, public keys.
+
+use crate::app::AppState;
+use crate::auth::keys::Jwks;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(jwks))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+    pub database: ComponentHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComponentHealth {
+    /// `ok` or `down`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Liveness and database status. 503 when the database does not answer.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
+    let backend = state.store.backend();
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await;
+    let database = match ping {
+        Ok(Ok(())) => ComponentHealth {
+            status: "ok",
+            backend,
+            error: None,
+        },
+        Ok(Err(e)) => ComponentHealth {
+            status: "down",
+            backend,
+            error: Some(e.to_string()),
+        },
+        Err(_) => ComponentHealth {
+            status: "down",
+            backend,
+            error: Some("timed out after 3 s".into()),
+        },
+    };
+    let ok = database.status == "ok";
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        axum::Json(Health {
+            status: if ok { "ok" } else { "degraded" },
+            database,
+        }),
+    )
+}
+
+/// Public keys that verify gatehouse's access tokens (RFC 7517).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "operations", responses((status = 200, body = Jwks)))]
+async fn jwks(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], axum::Json<Jwks>) {
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(state.tokens.keys().jwks()),
+    )
+}

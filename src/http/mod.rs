@@ -1,0 +1,93 @@
+//! HTTP: one router per area, merged here with the cross-cutting layers.
+
+pub mod auth;
+pub mod extract;
+pub mod meta;
+pub mod middleware;
+pub mod pages;
+
+use crate::app::AppState;
+use crate::error::Error;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::IntoResponse;
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gatehouse", description = "Authentication server: registration, email verification, login, tokens."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "registration", description = "Create and confirm accounts"),
+        (name = "tokens", description = "Sign in, refresh, sign out"),
+        (name = "profile", description = "The signed-in user"),
+        (name = "operations", description = "Health and public keys"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document (also what `/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(meta::router())
+}
+
+const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_routes().split_for_parts();
+    let docs = Router::<AppState>::new()
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ));
+    let https = state.config.public_url.scheme() == "https";
+    let request_id = HeaderName::from_static("x-request-id");
+    api.merge(pages::router())
+        .merge(docs)
+        .fallback(|| async { Error::not_found("not_found", "no such endpoint; see /docs for the API").into_response() })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed.into_response() })
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(middleware::log_internal_errors))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::security_headers(https, req, next)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

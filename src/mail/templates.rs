@@ -1,0 +1,93 @@
+//! Mail wording lives in `templates/*.txt` and `templates/*.html`, not in Rust strings. The first
+//! line of a text template is `Subject: ...`. `{{name}}` placeholders are replaced; in HTML the
+//! values are escaped, so a user's name can never inject markup into a mail.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    VerifyEmail,
+    AccountExists,
+}
+
+impl Template {
+    fn sources(self) -> (&'static str, &'static str) {
+        match self {
+            Template::VerifyEmail => (
+                include_str!("templates/verify_email.txt"),
+                include_str!("templates/verify_email.html"),
+            ),
+            Template::AccountExists => (
+                include_str!("templates/account_exists.txt"),
+                include_str!("templates/account_exists.html"),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub fn render(template: Template, vars: &[(&str, &str)]) -> Rendered {
+    let (text_src, html_src) = template.sources();
+    let text_full = substitute(text_src, vars, |v| v.to_string());
+    let (subject, text) = match text_full.split_once('\n') {
+        Some((first, rest)) if first.starts_with("Subject:") => (
+            first.trim_start_matches("Subject:").trim().to_string(),
+            rest.trim_start_matches('\n').to_string(),
+        ),
+        _ => (String::from("Message from gatehouse"), text_full.clone()),
+    };
+    let html = substitute(html_src, vars, escape_html);
+    Rendered { subject, text, html }
+}
+
+fn substitute(src: &str, vars: &[(&str, &str)], escape: impl Fn(&str) -> String) -> String {
+    let mut out = src.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{{{name}}}}}"), &escape(value));
+    }
+    out
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_subject_text_and_escaped_html() {
+        let r = render(
+            Template::VerifyEmail,
+            &[
+                ("app", "gatehouse"),
+                ("name", "<Rahim>"),
+                ("link", "http://x/?token=a&b=c"),
+                ("code", "123456"),
+                ("link_hours", "24"),
+                ("code_minutes", "15"),
+            ],
+        );
+        assert!(r.subject.contains("gatehouse"));
+        assert!(r.text.contains("123456") && r.text.contains("http://x/?token=a&b=c"));
+        assert!(r.html.contains("&lt;Rahim&gt;") && !r.html.contains("<Rahim>"));
+        assert!(!r.text.contains("{{"), "unreplaced placeholder in {}", r.text);
+        assert!(!r.html.contains("{{"), "unreplaced placeholder in {}", r.html);
+    }
+}

@@ -1,0 +1,146 @@
+//! Storage: one [`Store`] trait that names what the flows need, with a PostgreSQL and a SQLite
+//! implementation (decision and trade-offs in `../shared/STYLE.md` §4).
+//!
+//! Rules every implementation keeps:
+//! - Time is a parameter from the injected clock; no `now()` in SQL.
+//! - Once-only state changes (refresh rotation, single-use tokens, outbox claims) are one
+//!   conditional statement, never read-then-write.
+//! - Only hashes of tokens and codes are stored (SHA-256 hex); passwords only as PHC strings.
+//! - Unique violations come back as [`StoreError::Duplicate`] on both backends.
+
+mod postgres;
+mod records;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique column already holds this value; `.0` names it (`email`, `username`, ...).
+    #[error("duplicate value for {0}")]
+    Duplicate(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the database named by `url` (`sqlite:` or `postgres://`) without migrating it.
+pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url, max_connections).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(url, max_connections).await?))
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"postgres"` or `"sqlite"`, for logs and /health.
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- users ---
+    async fn create_user(&self, user: &NewUser) -> StoreResult<UserRecord>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>>;
+    /// Looks up by the canonical (lower-cased) address.
+    async fn user_by_email(&self, email_canonical: &str) -> StoreResult<Option<UserRecord>>;
+    /// Sets the verified flag; `false` if it was already set (or the user is gone).
+    async fn mark_email_verified(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn record_login(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn update_password_hash(&self, user_id: Uuid, phc: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- single-use tokens and codes (verification, reset, ...) ---
+    async fn insert_one_time_token(&self, token: &NewOneTimeToken) -> StoreResult<()>;
+    async fn one_time_token_by_hash(
+        &self,
+        purpose: TokenPurpose,
+        token_hash: &str,
+    ) -> StoreResult<Option<OneTimeTokenRecord>>;
+    /// Unused, unrevoked, unexpired tokens of one purpose for one user, newest first.
+    async fn live_one_time_tokens(
+        &self,
+        user_id: Uuid,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<OneTimeTokenRecord>>;
+    /// Marks the token used if it is still live; `false` if someone else used it first.
+    async fn consume_one_time_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Counts a wrong guess; once `max_attempts` is reached the token is revoked. Returns the new count.
+    async fn record_failed_attempt(&self, id: Uuid, max_attempts: u32, now: DateTime<Utc>) -> StoreResult<u32>;
+    /// Revokes every live token of these purposes for the user (a new one replaces them).
+    async fn revoke_one_time_tokens(
+        &self,
+        user_id: Uuid,
+        purposes: &[TokenPurpose],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    // --- sessions and refresh families ---
+    async fn create_session(&self, session: &NewSession, first_token: &NewRefreshToken) -> StoreResult<()>;
+    async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
+    /// Revokes the session and every refresh token of its family.
+    async fn revoke_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Revokes all of a user's sessions except `keep`; returns how many were revoked.
+    async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>, now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Atomically marks the presented token used (only if still unused, unrevoked and unexpired)
+    /// and inserts its successor in the same family. `None` when the claim lost: the token was
+    /// already used, revoked or expired, possibly by a concurrent request.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        successor: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RefreshTokenRecord>>;
+
+    // --- keys and server secrets ---
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Inserts `value` under `name` unless one exists, then returns the stored value, so
+    /// instances starting together agree on one secret.
+    async fn get_or_create_secret(&self, name: &str, value: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>>;
+
+    // --- mail outbox ---
+    async fn enqueue_mail(&self, mail: &NewMail) -> StoreResult<()>;
+    /// Leases the oldest due mail until `lease_until`, so no other worker sends it meanwhile.
+    async fn claim_next_mail(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<Option<OutboxMail>>;
+    /// Deletes a delivered mail: its body may hold a live link, so it is not kept.
+    async fn delete_mail(&self, id: Uuid) -> StoreResult<()>;
+    async fn reschedule_mail(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()>;
+    async fn outbox_depth(&self) -> StoreResult<i64>;
+
+    // --- audit ---
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    async fn audit_events_for_user(&self, user_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.
+pub(crate) fn map_unique(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.kind() == sqlx::error::ErrorKind::UniqueViolation {
+            let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+            let field = if text.contains("username") {
+                "username"
+            } else if text.contains("email") {
+                "email"
+            } else if text.contains("provider") {
+                "identity"
+            } else {
+                "key"
+            };
+            return StoreError::Duplicate(field);
+        }
+    }
+    StoreError::Database(e)
+}

@@ -1,0 +1,458 @@
+//! PostgreSQL backend. TLS goes through rustls (`sslmode=require` in the URL works for Neon).
+
+use super::*;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::str::FromStr;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+const USER_COLUMNS: &str = "id, email, email_canonical, username, first_name, last_name, date_of_birth, gender, mobile, \
+    password_hash, role, is_active, is_email_verified, mfa_enabled, created_at, updated_at, last_login, email_verified_at";
+const TOKEN_COLUMNS: &str = "id, user_id, token_hash, expires_at, created_at, used_at, revoked_at, attempts";
+const SESSION_COLUMNS: &str =
+    "id, user_id, created_at, last_used_at, expires_at, revoked_at, auth_time, amr, ip, user_agent";
+const REFRESH_COLUMNS: &str =
+    "id, session_id, user_id, token_hash, parent_id, created_at, expires_at, used_at, revoked_at";
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("gatehouse");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, u: &NewUser) -> StoreResult<UserRecord> {
+        let sql = format!(
+            "INSERT INTO users (id, email, email_canonical, username, username_canonical, first_name, last_name, \
+             date_of_birth, gender, mobile, password_hash, role, is_email_verified, email_verified_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $13 THEN $14 END, $14, $14) \
+             RETURNING {USER_COLUMNS}"
+        );
+        sqlx::query_as::<_, UserRecord>(&sql)
+            .bind(u.id)
+            .bind(&u.email)
+            .bind(&u.email_canonical)
+            .bind(&u.username)
+            .bind(&u.username_canonical)
+            .bind(&u.first_name)
+            .bind(&u.last_name)
+            .bind(u.date_of_birth)
+            .bind(&u.gender)
+            .bind(&u.mobile)
+            .bind(&u.password_hash)
+            .bind(&u.role)
+            .bind(u.is_email_verified)
+            .bind(u.created_at)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_unique)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    async fn user_by_email(&self, email_canonical: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email_canonical = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(email_canonical)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn mark_email_verified(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET is_email_verified = TRUE, email_verified_at = $2, updated_at = $2 \
+             WHERE id = $1 AND is_email_verified = FALSE",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn record_login(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_login = $2, failed_login_count = 0 WHERE id = $1")
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_password_hash(&self, user_id: Uuid, phc: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(phc)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_one_time_token(&self, t: &NewOneTimeToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(t.id)
+        .bind(t.user_id)
+        .bind(t.purpose.as_str())
+        .bind(&t.token_hash)
+        .bind(t.expires_at)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn one_time_token_by_hash(
+        &self,
+        purpose: TokenPurpose,
+        token_hash: &str,
+    ) -> StoreResult<Option<OneTimeTokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM verification_tokens WHERE purpose = $1 AND token_hash = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(purpose.as_str())
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn live_one_time_tokens(
+        &self,
+        user_id: Uuid,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<OneTimeTokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM verification_tokens WHERE user_id = $1 AND purpose = $2 \
+             AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3 ORDER BY created_at DESC"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn consume_one_time_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE verification_tokens SET used_at = $2 \
+             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn record_failed_attempt(&self, id: Uuid, max_attempts: u32, now: DateTime<Utc>) -> StoreResult<u32> {
+        let attempts: Option<i32> = sqlx::query_scalar(
+            "UPDATE verification_tokens SET attempts = attempts + 1, \
+             revoked_at = CASE WHEN attempts + 1 >= $2 THEN COALESCE(revoked_at, $3) ELSE revoked_at END \
+             WHERE id = $1 RETURNING attempts",
+        )
+        .bind(id)
+        .bind(max_attempts as i32)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(attempts.unwrap_or(0).max(0) as u32)
+    }
+
+    async fn revoke_one_time_tokens(
+        &self,
+        user_id: Uuid,
+        purposes: &[TokenPurpose],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+        let r = sqlx::query(
+            "UPDATE verification_tokens SET revoked_at = $3 \
+             WHERE user_id = $1 AND purpose = ANY($2) AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(&purposes)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn create_session(&self, s: &NewSession, first: &NewRefreshToken) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, auth_time, amr, ip, user_agent) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(s.id)
+        .bind(s.user_id)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.auth_time)
+        .bind(&s.amr)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .execute(&mut *tx)
+        .await?;
+        insert_refresh(&mut tx, first).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    async fn revoke_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
+             AND ($2::uuid IS NULL OR id <> $2)",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
+             AND ($2::uuid IS NULL OR session_id <> $2)",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+        Ok(sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.pool).await?)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        successor: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        let mut tx = self.pool.begin().await?;
+        // The row lock taken by this UPDATE makes a concurrent rotation of the same token wait,
+        // then re-check `used_at IS NULL` and find nothing: exactly one request wins.
+        let sql = format!(
+            "UPDATE refresh_tokens SET used_at = $2 \
+             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+             RETURNING {REFRESH_COLUMNS}"
+        );
+        let claimed: Option<RefreshTokenRecord> = sqlx::query_as(&sql)
+            .bind(presented_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(claimed) = claimed else {
+            return Ok(None);
+        };
+        insert_refresh(&mut tx, successor).await?;
+        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
+            .bind(claimed.session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(claimed))
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT kid, algorithm, private_key, public_key, created_at, retired_at FROM signing_keys ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&k.kid)
+        .bind(&k.algorithm)
+        .bind(&k.private_key)
+        .bind(&k.public_key)
+        .bind(k.created_at)
+        .bind(k.retired_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn get_or_create_secret(&self, name: &str, value: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn enqueue_mail(&self, m: &NewMail) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mail_outbox (id, recipient, subject, text_body, html_body, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(m.id)
+        .bind(&m.recipient)
+        .bind(&m.subject)
+        .bind(&m.text_body)
+        .bind(&m.html_body)
+        .bind(m.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_next_mail(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<Option<OutboxMail>> {
+        Ok(sqlx::query_as(
+            "UPDATE mail_outbox SET leased_until = $2, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM mail_outbox WHERE next_attempt_at <= $1 \
+                         AND (leased_until IS NULL OR leased_until < $1) \
+                         ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             AND (leased_until IS NULL OR leased_until < $1) \
+             RETURNING id, recipient, subject, text_body, html_body, created_at, attempts",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_mail(&self, id: Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM mail_outbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn reschedule_mail(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE mail_outbox SET next_attempt_at = $2, leased_until = NULL, last_error = $3 WHERE id = $1")
+            .bind(id)
+            .bind(next_attempt_at)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_depth(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn record_audit_event(&self, e: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, occurred_at, event_type, user_id, ip, user_agent, outcome, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.id)
+        .bind(e.occurred_at)
+        .bind(&e.event_type)
+        .bind(e.user_id)
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(&e.outcome)
+        .bind(&e.details)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_events_for_user(&self, user_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT id, occurred_at, event_type, user_id, ip, user_agent, outcome, details FROM audit_events \
+             WHERE user_id = $1 ORDER BY occurred_at DESC, id LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, t: &NewRefreshToken) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, session_id, user_id, token_hash, parent_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(t.id)
+    .bind(t.session_id)
+    .bind(t.user_id)
+    .bind(&t.token_hash)
+    .bind(t.parent_id)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_unique)?;
+    Ok(())
+}

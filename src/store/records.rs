@@ -1,0 +1,186 @@
+//! Plain rows as the stores read and write them. Domain validation happened before a value got
+//! here; these types only carry it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub email_canonical: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Option<String>,
+    pub mobile: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub is_active: bool,
+    pub is_email_verified: bool,
+    pub mfa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login: Option<DateTime<Utc>>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub email_canonical: String,
+    pub username: Option<String>,
+    pub username_canonical: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Option<String>,
+    pub mobile: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub is_email_verified: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a single-use token or code is for; stored as text in `verification_tokens.purpose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// The long random token in the verification link.
+    EmailVerificationLink,
+    /// The 6-digit code in the same mail.
+    EmailVerificationCode,
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::EmailVerificationLink => "email_verification",
+            TokenPurpose::EmailVerificationCode => "email_verification_code",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOneTimeToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub purpose: TokenPurpose,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OneTimeTokenRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Absolute end of the login, whatever the refreshes.
+    pub expires_at: DateTime<Utc>,
+    pub auth_time: DateTime<Utc>,
+    /// JSON array of RFC 8176 method names, e.g. `["pwd"]`.
+    pub amr: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub auth_time: DateTime<Utc>,
+    pub amr: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub parent_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshTokenRecord {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub parent_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub algorithm: String,
+    /// PKCS#8 document, base64. Private: never leaves the server.
+    pub private_key: String,
+    /// Raw public key, base64url (the JWK `x`).
+    pub public_key: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxMail {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub event_type: String,
+    pub user_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Small JSON object with context (never a secret).
+    pub details: String,
+}
