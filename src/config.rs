@@ -53,6 +53,15 @@ pub struct Config {
     /// Argon2 hashes allowed to run at once (each holds ~19 MiB).
     pub password_hash_concurrency: usize,
     pub log_format: LogFormat,
+    /// Lifetime of a password-reset link.
+    pub reset_token_ttl: Duration,
+    /// How many recent passwords (the current one included) a new password must differ from.
+    pub password_history: u32,
+    /// Where the links in mails point. Unset: gatehouse's own pages under `PUBLIC_URL`.
+    /// Set them to a front end's pages (e.g. `https://app.example.com/verify`) which read the
+    /// `token` query parameter and call the API.
+    pub verify_email_url: Option<Url>,
+    pub reset_password_url: Option<Url>,
 }
 
 impl Default for Config {
@@ -81,6 +90,10 @@ impl Default for Config {
             max_code_attempts: 5,
             password_hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             log_format: LogFormat::Pretty,
+            reset_token_ttl: Duration::minutes(15),
+            password_history: 5,
+            verify_email_url: None,
+            reset_password_url: None,
         }
     }
 }
@@ -244,6 +257,20 @@ impl Config {
                     _ => None,
                 }
             }),
+            reset_token_ttl: r.duration(
+                "RESET_TOKEN_TTL",
+                d.reset_token_ttl,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
+            password_history: r.parse(
+                "PASSWORD_HISTORY",
+                d.password_history,
+                "a whole number from 0 to 24 (0 turns the check off)",
+                |v| v.parse().ok().filter(|n| *n <= 24),
+            ),
+            verify_email_url: r.optional_url("VERIFY_EMAIL_URL"),
+            reset_password_url: r.optional_url("RESET_PASSWORD_URL"),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -269,6 +296,18 @@ impl Config {
     }
 
     /// An absolute link under `PUBLIC_URL` — never built from request headers (link poisoning).
+    /// The link for a mail: the front end's page if one is configured, else ours.
+    pub fn mail_link(&self, front_end: Option<&Url>, path: &str, query: &[(&str, &str)]) -> String {
+        match front_end {
+            Some(url) => {
+                let mut url = url.clone();
+                url.query_pairs_mut().extend_pairs(query);
+                url.to_string()
+            }
+            None => self.public_link(path, query),
+        }
+    }
+
     pub fn public_link(&self, path: &str, query: &[(&str, &str)]) -> String {
         let mut url = self.public_url.clone();
         let base = url.path().trim_end_matches('/').to_string();
@@ -311,6 +350,20 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    fn optional_url(&mut self, key: &str) -> Option<Url> {
+        self.optional(
+            key,
+            "an absolute http(s) URL such as https://app.example.com/reset-password",
+            |v| {
+                Url::parse(v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .map(|_| v.to_string())
+            },
+        )
+        .and_then(|v| Url::parse(&v).ok())
     }
 
     fn bool(&mut self, key: &str, default: bool) -> bool {

@@ -45,7 +45,11 @@ pub async fn send_verification(state: &AppState, user: &UserRecord) -> Result<()
             created_at: now,
         })
         .await?;
-    let link = cfg.public_link("/verify-email", &[("token", link_token.expose())]);
+    let link = cfg.mail_link(
+        cfg.verify_email_url.as_ref(),
+        "/verify-email",
+        &[("token", link_token.expose())],
+    );
     let name = user.first_name.clone().unwrap_or_default();
     let link_hours = (cfg.verification_link_ttl.num_hours()).max(1).to_string();
     let code_minutes = cfg.verification_code_ttl.num_minutes().max(1).to_string();

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod meta;
 pub mod middleware;
 pub mod pages;
+pub mod password;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -27,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
     tags(
         (name = "registration", description = "Create and confirm accounts"),
         (name = "tokens", description = "Sign in, refresh, sign out"),
+        (name = "password", description = "Forgotten, reset and changed passwords"),
         (name = "profile", description = "The signed-in user"),
         (name = "operations", description = "Health and public keys"),
     )
@@ -58,6 +60,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(password::router())
         .merge(meta::router())
 }
 

@@ -6,6 +6,8 @@
 pub enum Template {
     VerifyEmail,
     AccountExists,
+    PasswordReset,
+    PasswordChanged,
 }
 
 impl Template {
@@ -18,6 +20,14 @@ impl Template {
             Template::AccountExists => (
                 include_str!("templates/account_exists.txt"),
                 include_str!("templates/account_exists.html"),
+            ),
+            Template::PasswordReset => (
+                include_str!("templates/password_reset.txt"),
+                include_str!("templates/password_reset.html"),
+            ),
+            Template::PasswordChanged => (
+                include_str!("templates/password_changed.txt"),
+                include_str!("templates/password_changed.html"),
             ),
         }
     }

@@ -58,7 +58,21 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the verified flag; `false` if it was already set (or the user is gone).
     async fn mark_email_verified(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     async fn record_login(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Replaces a hash with an equivalent one (rehash on login); history is not touched.
     async fn update_password_hash(&self, user_id: Uuid, phc: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- password changes ---
+    /// The user's earlier password hashes, newest first (the current one is in `users`).
+    async fn password_history(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<String>>;
+    /// Sets a new password in one transaction: the previous hash moves into the history, which
+    /// is then cut to the newest `keep_history` entries; `password_changed_at` is set.
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        new_phc: &str,
+        keep_history: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     // --- single-use tokens and codes (verification, reset, ...) ---
     async fn insert_one_time_token(&self, token: &NewOneTimeToken) -> StoreResult<()>;

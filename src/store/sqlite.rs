@@ -126,6 +126,66 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn password_history(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT password_hash FROM password_history WHERE user_id = ?1 ORDER BY rowid DESC LIMIT ?2",
+        )
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        new_phc: &str,
+        keep_history: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // Write first, so this transaction holds the row (PostgreSQL) or the database (SQLite)
+        // before it reads the hash it moves into the history.
+        sqlx::query("UPDATE users SET updated_at = ?2 WHERE id = ?1")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let previous: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1")
+            .bind(user_id)
+            .bind(new_phc)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(Some(previous)) = previous {
+            if keep_history > 0 {
+                sqlx::query(
+                    "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .bind(Uuid::new_v4())
+                .bind(user_id)
+                .bind(previous)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "DELETE FROM password_history WHERE user_id = ?1 AND id NOT IN \
+             (SELECT id FROM password_history WHERE user_id = ?1 ORDER BY rowid DESC LIMIT ?2)",
+        )
+        .bind(user_id)
+        .bind(i64::from(keep_history))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn insert_one_time_token(&self, t: &NewOneTimeToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, expires_at, created_at) \

@@ -4,3 +4,5 @@
 mod common;
 
 mod foundation_flow;
+mod password_change;
+mod password_reset;

@@ -1,0 +1,251 @@
+//! Forgotten, reset and changed passwords (seeds 000, 001, 003, 004; OWASP Forgot Password
+//! Cheat Sheet; NIST SP 800-63B §5.1.1.2).
+//!
+//! - `forgot` answers the same for every address and does its work off the request, so neither
+//!   the body nor the timing tells whether an account exists. A real account gets a link with a
+//!   single-use 256-bit token (only its SHA-256 stored), valid `RESET_TOKEN_TTL` (15 min); a new
+//!   request revokes earlier unused links. The link is built from `PUBLIC_URL` (or
+//!   `RESET_PASSWORD_URL`), never from the request's `Host` (reset-link poisoning).
+//! - `reset` and `change` apply the full password policy and refuse any of the last
+//!   `PASSWORD_HISTORY` passwords (the current one included). History holds hashes only.
+//! - After a reset every session and refresh family of the user is revoked; after a change all
+//!   but the caller's. Either way the user is told by mail and an audit event is written.
+//! - A reset proves control of the mailbox, so it also verifies a pending address. It does not
+//!   touch MFA settings: a second factor is still needed at the next login.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::secrets::OpaqueToken;
+use crate::auth::sessions::AuthUser;
+use crate::domain::{Email, Password, PasswordContext, PasswordRules};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::mail::templates::{render, Template};
+use crate::store::{NewOneTimeToken, TokenPurpose, UserRecord};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Queues a reset mail if `email` belongs to an active account; otherwise does nothing.
+pub async fn forgot(state: &AppState, email: &Email, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    let Some(user) = state.store.user_by_email(&email.canonical()).await? else {
+        return Ok(());
+    };
+    if !user.is_active {
+        return Ok(());
+    }
+    let cfg = &state.config;
+    state
+        .store
+        .revoke_one_time_tokens(user.id, &[TokenPurpose::PasswordReset], now)
+        .await?;
+    let token = OpaqueToken::generate();
+    state
+        .store
+        .insert_one_time_token(&NewOneTimeToken {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            purpose: TokenPurpose::PasswordReset,
+            token_hash: token.hash(),
+            expires_at: now + cfg.reset_token_ttl,
+            created_at: now,
+        })
+        .await?;
+    let link = cfg.mail_link(
+        cfg.reset_password_url.as_ref(),
+        "/reset-password",
+        &[("token", token.expose())],
+    );
+    let minutes = cfg.reset_token_ttl.num_minutes().max(1).to_string();
+    let name = user.first_name.clone().unwrap_or_default();
+    let mail = render(
+        Template::PasswordReset,
+        &[
+            ("app", &cfg.app_name),
+            ("name", &name),
+            ("link", &link),
+            ("minutes", &minutes),
+        ],
+    );
+    state.outbox.enqueue(&user.email, mail).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "password_reset_requested",
+        Some(user.id),
+        client,
+        Outcome::Success,
+        json!({}),
+    )
+    .await;
+    Ok(())
+}
+
+fn reset_token_error(code: &'static str) -> Error {
+    let message = match code {
+        "token_used" => "this reset link was already used; request a new one if you still need it",
+        "token_expired" => "this reset link has expired; request a new one",
+        "token_revoked" => "this reset link was replaced by a newer one; use the link in the newest mail",
+        _ => "this reset link is not valid; request a new one",
+    };
+    Error::bad_request(code, message)
+}
+
+/// Sets a new password with a reset token.
+pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    let record = state
+        .store
+        .one_time_token_by_hash(TokenPurpose::PasswordReset, &token.hash())
+        .await?
+        .ok_or_else(|| reset_token_error("invalid_token"))?;
+    if record.used_at.is_some() {
+        return Err(reset_token_error("token_used"));
+    }
+    if record.revoked_at.is_some() {
+        return Err(reset_token_error("token_revoked"));
+    }
+    if record.expires_at <= now {
+        return Err(reset_token_error("token_expired"));
+    }
+    let user = state
+        .store
+        .user_by_id(record.user_id)
+        .await?
+        .ok_or_else(|| reset_token_error("invalid_token"))?;
+    let password = acceptable_new_password(state, &user, new_password).await?;
+    let phc = state.hasher.hash(&password).await?;
+    // Spend the token only now, so a refused password leaves the link usable; the conditional
+    // update makes two concurrent resets with one token end with exactly one winner.
+    if !state.store.consume_one_time_token(record.id, now).await? {
+        return Err(reset_token_error("token_used"));
+    }
+    state
+        .store
+        .change_password(user.id, &phc, history_to_keep(state), now)
+        .await?;
+    state.store.mark_email_verified(user.id, now).await?;
+    let revoked = state.store.revoke_user_sessions(user.id, None, now).await?;
+    notify_changed(state, &user).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "password_reset",
+        Some(user.id),
+        client,
+        Outcome::Success,
+        json!({ "sessions_revoked": revoked }),
+    )
+    .await;
+    Ok(())
+}
+
+/// Changes the signed-in user's password; the caller's session stays, all others end.
+pub async fn change(
+    state: &AppState,
+    caller: &AuthUser,
+    current: &Password,
+    new_password: &str,
+    client: &ClientInfo,
+) -> Result<()> {
+    let now = state.now();
+    let user = state
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
+    let Some(stored) = user.password_hash.as_deref() else {
+        return Err(Error::bad_request(
+            "no_password_set",
+            "this account has no password yet (it signs in through a provider); use forgot-password to set one",
+        ));
+    };
+    if !state.hasher.verify(current, Some(stored)).await?.matches {
+        audit::record(
+            state.store.as_ref(),
+            now,
+            "password_change",
+            Some(user.id),
+            client,
+            Outcome::Failure,
+            json!({ "reason": "invalid_current_password" }),
+        )
+        .await;
+        return Err(Error::Validation(vec![crate::domain::FieldError {
+            field: "current_password".into(),
+            code: "invalid_current_password",
+            message: "is not your current password".into(),
+        }]));
+    }
+    let password = acceptable_new_password(state, &user, new_password).await?;
+    let phc = state.hasher.hash(&password).await?;
+    state
+        .store
+        .change_password(user.id, &phc, history_to_keep(state), now)
+        .await?;
+    let revoked = state
+        .store
+        .revoke_user_sessions(user.id, Some(caller.session_id), now)
+        .await?;
+    notify_changed(state, &user).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "password_change",
+        Some(user.id),
+        client,
+        Outcome::Success,
+        json!({ "sessions_revoked": revoked }),
+    )
+    .await;
+    Ok(())
+}
+
+/// History entries beside the current hash: together they are the last `PASSWORD_HISTORY`.
+fn history_to_keep(state: &AppState) -> u32 {
+    state.config.password_history.saturating_sub(1)
+}
+
+/// The policy of registration, plus: not one of the last `PASSWORD_HISTORY` passwords.
+async fn acceptable_new_password(state: &AppState, user: &UserRecord, raw: &str) -> Result<Password> {
+    let rules = PasswordRules {
+        require_composition: state.config.password_require_composition,
+        min_strength: state.config.password_min_strength,
+        ..PasswordRules::default()
+    };
+    let email = Email::parse(&user.email).ok();
+    let ctx = PasswordContext {
+        email: email.as_ref(),
+        first_name: user.first_name.as_deref(),
+        last_name: user.last_name.as_deref(),
+        username: user.username.as_deref(),
+        rules: &rules,
+    };
+    let password = Password::parse(raw, &ctx).map_err(|e| Error::Validation(vec![e.at("new_password")]))?;
+    let n = state.config.password_history;
+    if n > 0 {
+        let mut recent: Vec<String> = user.password_hash.iter().cloned().collect();
+        recent.extend(state.store.password_history(user.id, n.saturating_sub(1)).await?);
+        for phc in recent.iter().take(n as usize) {
+            if state.hasher.verify(&password, Some(phc)).await?.matches {
+                return Err(Error::Validation(vec![crate::domain::FieldError {
+                    field: "new_password".into(),
+                    code: "password_reused",
+                    message: format!("must differ from your last {n} passwords"),
+                }]));
+            }
+        }
+    }
+    Ok(password)
+}
+
+async fn notify_changed(state: &AppState, user: &UserRecord) -> Result<()> {
+    let name = user.first_name.clone().unwrap_or_default();
+    let when = state.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let mail = render(
+        Template::PasswordChanged,
+        &[("app", &state.config.app_name), ("name", &name), ("when", &when)],
+    );
+    state.outbox.enqueue(&user.email, mail).await?;
+    Ok(())
+}
