@@ -11,6 +11,7 @@ pub mod dns;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod mail;
 pub mod store;
 pub mod telemetry;

@@ -21,6 +21,41 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Import users from a JSON Lines or CSV file, or from a PostgreSQL users table.
+    ///
+    /// Exit status: 0 when every row was imported or already present, 3 when some rows were
+    /// refused (they are listed), 1 when nothing could be imported (`--strict`, or an error).
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// A `.jsonl` or `.csv` file (the format is taken from the extension unless --format says).
+    #[arg(long, conflicts_with = "from_postgres", required_unless_present = "from_postgres")]
+    file: Option<std::path::PathBuf>,
+    #[arg(long, value_enum)]
+    format: Option<ImportFormat>,
+    /// Read seed 000's users table straight from this PostgreSQL database.
+    #[arg(long)]
+    from_postgres: Option<String>,
+    /// The table to read with --from-postgres.
+    #[arg(long, default_value = "users")]
+    table: String,
+    /// Refuse the whole import (write nothing) if any row is bad.
+    #[arg(long)]
+    strict: bool,
+    /// Validate and count, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 1000)]
+    batch_size: usize,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    Jsonl,
+    Csv,
 }
 
 #[tokio::main]
@@ -41,6 +76,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Import(args) => return import(config, args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -64,6 +100,69 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     store.migrate().await?;
     tracing::info!(database = store.backend(), "migrations applied");
     Ok(())
+}
+
+async fn import(config: Config, args: ImportArgs) -> std::process::ExitCode {
+    match run_import(config, args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gatehouse import: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_import(config: Config, args: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
+    use gatehouse::import::{self, source, ImportOptions};
+    let rows = match (&args.file, &args.from_postgres) {
+        (Some(path), _) => {
+            let csv = match args.format {
+                Some(ImportFormat::Csv) => true,
+                Some(ImportFormat::Jsonl) => false,
+                None => path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")),
+            };
+            if csv {
+                source::read_csv(path)?
+            } else {
+                source::read_jsonl(path)?
+            }
+        }
+        (None, Some(url)) => source::read_postgres(url, &args.table).await?,
+        (None, None) => anyhow::bail!("say where the users come from: --file PATH or --from-postgres URL"),
+    };
+    let store = gatehouse::store::connect(config.database_url.expose_secret(), 4).await?;
+    store.migrate().await?;
+    let options = ImportOptions {
+        strict: args.strict,
+        dry_run: args.dry_run,
+        batch_size: args.batch_size,
+    };
+    let roles: Vec<String> = ["user", "moderator", "admin"].iter().map(|r| r.to_string()).collect();
+    let started = std::time::Instant::now();
+    let summary = import::run(store.as_ref(), &config, &roles, rows, &options, chrono::Utc::now()).await?;
+    for e in &summary.errors {
+        eprintln!("{e}");
+    }
+    let verb = if args.dry_run { "would import" } else { "imported" };
+    println!(
+        "{verb} {}, skipped {} (already present), failed {} in {:.1}s{}",
+        summary.imported,
+        summary.skipped,
+        summary.failed,
+        started.elapsed().as_secs_f64(),
+        if summary.aborted {
+            " — aborted by --strict: nothing was written"
+        } else {
+            ""
+        }
+    );
+    Ok(if summary.aborted {
+        std::process::ExitCode::FAILURE
+    } else if summary.failed > 0 {
+        std::process::ExitCode::from(3)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
 }
 
 async fn shutdown_signal() {

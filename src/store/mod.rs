@@ -134,6 +134,12 @@ pub trait Store: Send + Sync + 'static {
     async fn reschedule_mail(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()>;
     async fn outbox_depth(&self) -> StoreResult<i64>;
 
+    // --- import ---
+    /// Inserts users in one transaction, row by row: an address that already has an account is
+    /// left as it is (`AlreadyPresent`, which makes a re-run a no-op), a taken username is a
+    /// `Conflict`. With `all_or_nothing` the first conflict rolls the whole call back.
+    async fn import_users(&self, users: &[NewUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>>;
+
     // --- audit ---
     async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events_for_user(&self, user_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;

@@ -184,3 +184,12 @@ pub struct AuditEvent {
     /// Small JSON object with context (never a secret).
     pub details: String,
 }
+
+/// What happened to one imported row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Inserted,
+    AlreadyPresent,
+    /// Another account holds this unique value (`username`).
+    Conflict(&'static str),
+}

@@ -478,6 +478,56 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn import_users(&self, users: &[NewUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(users.len());
+        for u in users {
+            let inserted: Option<Uuid> = sqlx::query_scalar(
+                "INSERT INTO users (id, email, email_canonical, username, username_canonical, first_name, last_name, \
+                 date_of_birth, gender, mobile, password_hash, role, is_email_verified, email_verified_at, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, CASE WHEN ?13 THEN ?14 END, ?14, ?14) \
+                 ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .bind(u.id)
+            .bind(&u.email)
+            .bind(&u.email_canonical)
+            .bind(&u.username)
+            .bind(&u.username_canonical)
+            .bind(&u.first_name)
+            .bind(&u.last_name)
+            .bind(u.date_of_birth)
+            .bind(&u.gender)
+            .bind(&u.mobile)
+            .bind(&u.password_hash)
+            .bind(&u.role)
+            .bind(u.is_email_verified)
+            .bind(u.created_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let outcome = if inserted.is_some() {
+                ImportOutcome::Inserted
+            } else {
+                let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE email_canonical = ?1")
+                    .bind(&u.email_canonical)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_some() {
+                    ImportOutcome::AlreadyPresent
+                } else {
+                    ImportOutcome::Conflict("username")
+                }
+            };
+            if all_or_nothing && matches!(outcome, ImportOutcome::Conflict(_)) {
+                tx.rollback().await?;
+                outcomes.push(outcome);
+                return Ok(outcomes);
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
     async fn record_audit_event(&self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_events (id, occurred_at, event_type, user_id, ip, user_agent, outcome, details) \

@@ -4,5 +4,6 @@
 mod common;
 
 mod foundation_flow;
+mod import;
 mod password_change;
 mod password_reset;
