@@ -21,7 +21,11 @@ fn binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/release/examples/bench -> target/release/gatehouse
     let bin = exe.parent().unwrap().parent().unwrap().join("gatehouse");
-    assert!(bin.exists(), "build the server first: cargo build --release (looked for {})", bin.display());
+    assert!(
+        bin.exists(),
+        "build the server first: cargo build --release (looked for {})",
+        bin.display()
+    );
     bin
 }
 
@@ -39,7 +43,13 @@ impl Drop for Server {
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn import(db: &str, rows: &std::path::Path) -> (Duration, String) {
@@ -50,7 +60,10 @@ fn import(db: &str, rows: &std::path::Path) -> (Duration, String) {
         .env("RUST_LOG", "error")
         .output()
         .unwrap();
-    (started.elapsed(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
 }
 
 struct Stats {
@@ -64,7 +77,10 @@ impl Stats {
     fn report(&mut self, name: &str) {
         self.latencies.sort();
         let pct = |p: f64| {
-            self.latencies.get(((self.latencies.len() as f64 * p) as usize).min(self.latencies.len().saturating_sub(1))).copied().unwrap_or_default()
+            self.latencies
+                .get(((self.latencies.len() as f64 * p) as usize).min(self.latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
         };
         println!(
             "{name:<28} {:>9.0} req/s   p50 {:>8.2} ms   p99 {:>8.2} ms   ({} requests, {} errors)",
@@ -99,7 +115,12 @@ where
             (lat, errors)
         }));
     }
-    let mut stats = Stats { count: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut stats = Stats {
+        count: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
     for t in tasks {
         let (lat, errors) = t.await.unwrap();
         stats.count += lat.len();
@@ -123,7 +144,8 @@ async fn main() {
     let concurrency = env_num("BENCH_CONCURRENCY", 32) as usize;
     let import_rows = env_num("BENCH_IMPORT_ROWS", 100_000) as usize;
     let dir = tempfile::tempdir().unwrap();
-    let db = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let db = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
 
     // One user to sign in as, with a real Argon2id hash of PASSWORD.
     let hash = {
@@ -138,7 +160,11 @@ async fn main() {
     write_rows(&seed, 1, &hash);
     import(&db, &seed);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(binary())
         .env("DATABASE_URL", &db)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
@@ -147,8 +173,14 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
     for _ in 0..100 {
         if client.get(format!("{}/health", server.base)).send().await.is_ok() {
             break;
@@ -166,14 +198,30 @@ async fn main() {
             .await
             .ok()
     };
-    let tokens = login(client.clone(), server.base.clone()).await.expect("the benchmark user can sign in");
+    let tokens = login(client.clone(), server.base.clone())
+        .await
+        .expect("the benchmark user can sign in");
     let access = tokens["access_token"].as_str().unwrap().to_string();
-    println!("gatehouse benchmark: {concurrency} concurrent clients, {}s per endpoint, database {}", seconds.as_secs(), if db.starts_with("postgres") { "postgres" } else { "sqlite" });
+    println!(
+        "gatehouse benchmark: {concurrency} concurrent clients, {}s per endpoint, database {}",
+        seconds.as_secs(),
+        if db.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
 
     let (c, b, a) = (client.clone(), server.base.clone(), access.clone());
     drive(concurrency, seconds, move |_| {
         let (c, b, a) = (c.clone(), b.clone(), a.clone());
-        async move { c.get(format!("{b}/api/auth/me")).bearer_auth(a).send().await.is_ok_and(|r| r.status() == 200) }
+        async move {
+            c.get(format!("{b}/api/auth/me"))
+                .bearer_auth(a)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
     })
     .await
     .report("GET /api/auth/me");
@@ -182,7 +230,9 @@ async fn main() {
     let mut chains = Vec::new();
     for _ in 0..concurrency {
         let t = login(client.clone(), server.base.clone()).await.unwrap();
-        chains.push(std::sync::Arc::new(tokio::sync::Mutex::new(t["refresh_token"].as_str().unwrap().to_string())));
+        chains.push(std::sync::Arc::new(tokio::sync::Mutex::new(
+            t["refresh_token"].as_str().unwrap().to_string(),
+        )));
     }
     let (c, b) = (client.clone(), server.base.clone());
     let chains = std::sync::Arc::new(chains);
@@ -191,7 +241,14 @@ async fn main() {
         async move {
             let chain = chains[i / 1_000_000].clone();
             let mut token = chain.lock().await;
-            let Ok(r) = c.post(format!("{b}/api/auth/refresh")).json(&serde_json::json!({"refresh_token": *token})).send().await else { return false };
+            let Ok(r) = c
+                .post(format!("{b}/api/auth/refresh"))
+                .json(&serde_json::json!({"refresh_token": *token}))
+                .send()
+                .await
+            else {
+                return false;
+            };
             match r.json::<serde_json::Value>().await {
                 Ok(v) if v["refresh_token"].is_string() => {
                     *token = v["refresh_token"].as_str().unwrap().to_string();
@@ -221,14 +278,23 @@ async fn main() {
     let rows = dir.path().join("import.jsonl");
     write_rows(&rows, import_rows, &hash);
     let targets: Vec<(String, String)> = [
-        Some(("sqlite".to_string(), format!("sqlite://{}", dir.path().join("import.db").display()))),
-        std::env::var("BENCH_IMPORT_POSTGRES_URL").ok().map(|u| ("postgres".to_string(), u)),
+        Some((
+            "sqlite".to_string(),
+            format!("sqlite://{}", dir.path().join("import.db").display()),
+        )),
+        std::env::var("BENCH_IMPORT_POSTGRES_URL")
+            .ok()
+            .map(|u| ("postgres".to_string(), u)),
     ]
     .into_iter()
     .flatten()
     .collect();
     for (name, url) in targets {
         let (took, summary) = import(&url, &rows);
-        println!("import {import_rows} users into {name:<8} {:>8.1} s  ({:.0} rows/s)  [{summary}]", took.as_secs_f64(), import_rows as f64 / took.as_secs_f64());
+        println!(
+            "import {import_rows} users into {name:<8} {:>8.1} s  ({:.0} rows/s)  [{summary}]",
+            took.as_secs_f64(),
+            import_rows as f64 / took.as_secs_f64()
+        );
     }
 }

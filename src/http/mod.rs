@@ -6,6 +6,7 @@ pub mod meta;
 pub mod middleware;
 pub mod pages;
 pub mod password;
+pub mod sessions;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -30,6 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tokens", description = "Sign in, refresh, sign out"),
         (name = "password", description = "Forgotten, reset and changed passwords"),
         (name = "profile", description = "The signed-in user"),
+        (name = "sessions", description = "The signed-in user's logins"),
         (name = "operations", description = "Health and public keys"),
     )
 )]
@@ -61,6 +63,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(password::router())
+        .merge(sessions::router())
         .merge(meta::router())
 }
 

@@ -103,6 +103,8 @@ pub trait Store: Send + Sync + 'static {
     // --- sessions and refresh families ---
     async fn create_session(&self, session: &NewSession, first_token: &NewRefreshToken) -> StoreResult<()>;
     async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
+    /// The user's live (unrevoked, unexpired) sessions, most recently used first.
+    async fn live_sessions(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>>;
     /// Revokes the session and every refresh token of its family.
     async fn revoke_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Revokes all of a user's sessions except `keep`; returns how many were revoked.

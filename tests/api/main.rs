@@ -7,3 +7,4 @@ mod foundation_flow;
 mod import;
 mod password_change;
 mod password_reset;
+mod sessions;

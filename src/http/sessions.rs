@@ -1,0 +1,98 @@
+//! `/api/auth/sessions`: the signed-in user's logins (devices), and ending one of them.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::sessions::AuthUser;
+use crate::error::{Error, Problem, Result};
+use crate::http::extract::ClientInfo;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    /// The `User-Agent` the login came from.
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last sign-in or refresh.
+    pub last_used_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// How the user signed in (RFC 8176), e.g. `["pwd"]`.
+    pub amr: Vec<String>,
+    /// This is the session of the token making the request.
+    pub current: bool,
+}
+
+/// The signed-in user's live sessions, most recently used first.
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<SessionView>),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<SessionView>>> {
+    let sessions = state.store.live_sessions(user.user_id, state.now()).await?;
+    Ok(axum::Json(
+        sessions
+            .into_iter()
+            .map(|s| SessionView {
+                current: s.id == user.session_id,
+                amr: serde_json::from_str(&s.amr).unwrap_or_default(),
+                id: s.id,
+                user_agent: s.user_agent,
+                ip: s.ip,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// End one of the signed-in user's sessions (its refresh and access tokens stop working).
+#[utoipa::path(delete, path = "/api/auth/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session id from GET /api/auth/sessions")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "`session_not_found`: no live session with this id belongs to you", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn end_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let not_found = || Error::not_found("session_not_found", "no live session with this id belongs to you");
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let now = state.now();
+    // Someone else's session answers exactly like a missing one.
+    match state.store.session_by_id(id).await? {
+        Some(s) if s.user_id == user.user_id && s.revoked_at.is_none() => {
+            state.store.revoke_session(id, now).await?;
+            audit::record(
+                state.store.as_ref(),
+                now,
+                "session_revoked",
+                Some(user.user_id),
+                &client,
+                Outcome::Success,
+                json!({ "session_id": id }),
+            )
+            .await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(not_found()),
+    }
+}
