@@ -195,6 +195,23 @@ async fn unknown_mail_domain_is_refused_when_dns_check_is_on(backend: Backend) {
     expect_problem(app.login("rahim@nowhere.test", PASSWORD).await, 401, "invalid_credentials").await;
 }
 
+async fn unknown_mail_domain_is_listed_with_the_other_invalid_fields(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |cfg| cfg.email_domain_check = EmailDomainCheck::Dns).await;
+    let mut body = with("rahim@nowhere.test", "password", "short");
+    body["mobile"] = json!("01212345678");
+    let problem = expect_problem(app.register(&body).await, 422, "validation_failed").await;
+    let mut errors = field_errors(&problem);
+    errors.sort();
+    assert_eq!(
+        errors,
+        vec![
+            ("email".to_string(), "domain_cannot_receive_mail".to_string()),
+            ("mobile".to_string(), "invalid_mobile".to_string()),
+            ("password".to_string(), "too_short".to_string()),
+        ]
+    );
+}
+
 async fn known_mail_domain_is_accepted_when_dns_check_is_on(backend: Backend) {
     let app = TestApp::spawn_configured(backend, |cfg| cfg.email_domain_check = EmailDomainCheck::Dns).await;
     app.register_pending("rahim@Example.com").await;
@@ -223,6 +240,7 @@ both!(
     local_mobile_is_stored_in_international_form,
     mobile_that_is_not_bangladeshi_is_refused,
     unknown_mail_domain_is_refused_when_dns_check_is_on,
+    unknown_mail_domain_is_listed_with_the_other_invalid_fields,
     known_mail_domain_is_accepted_when_dns_check_is_on,
     any_mail_domain_is_accepted_when_dns_check_is_off,
 );
