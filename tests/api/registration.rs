@@ -216,6 +216,42 @@ async fn a_body_that_is_not_declared_json_is_refused(backend: Backend) {
     expect_problem(app.login("rahim@example.com", PASSWORD).await, 401, "invalid_credentials").await;
 }
 
+async fn extra_fields_cannot_grant_a_role_or_skip_verification(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut body = registration("rahim@example.com");
+    for (field, value) in [
+        ("role", json!("admin")),
+        ("is_email_verified", json!(true)),
+        ("email_verified_at", json!("2020-01-01T00:00:00Z")),
+        ("is_active", json!(true)),
+        ("mfa_enabled", json!(true)),
+        ("id", json!("00000000-0000-0000-0000-000000000001")),
+    ] {
+        body[field] = value;
+    }
+    accepted(&app, &body).await;
+    let mail = app.mail_to("rahim@example.com", 0).await;
+    expect_problem(app.login("rahim@example.com", PASSWORD).await, 403, "email_not_verified").await;
+    let token = verification_token(&mail);
+    let r = app.post_json("/api/auth/verify-email", &json!({ "token": token })).await;
+    assert_eq!(r.status(), 200);
+    let tokens = Tokens::from(app.login("rahim@example.com", PASSWORD).await.json::<Value>().await.unwrap());
+    let me: Value = app.me(&tokens.access).await.json().await.unwrap();
+    assert_eq!(me["role"], "user");
+    assert_eq!(me["mfa_enabled"], false);
+    assert_ne!(me["id"], "00000000-0000-0000-0000-000000000001");
+}
+
+async fn a_refused_password_is_never_echoed_back(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for password in ["Zq7", "abcabcabcabc", "password123", "violet rahim tractor 42"] {
+        let r = app.register(&with("rahim@example.com", "password", password)).await;
+        assert_eq!(r.status(), 422);
+        let text = r.text().await.unwrap();
+        assert!(!text.contains(password), "{password:?} is in {text}");
+    }
+}
+
 both!(
     valid_registration_is_accepted_and_mails_a_link_and_a_code,
     registered_details_are_stored_as_given,
@@ -224,4 +260,6 @@ both!(
     a_number_where_a_string_belongs_names_the_field,
     malformed_json_is_a_bad_request,
     a_body_that_is_not_declared_json_is_refused,
+    extra_fields_cannot_grant_a_role_or_skip_verification,
+    a_refused_password_is_never_echoed_back,
 );
