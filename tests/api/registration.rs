@@ -83,6 +83,26 @@ async fn valid_registration_is_accepted_and_mails_a_link_and_a_code(backend: Bac
     assert_eq!(app.smtp.messages().len(), 1, "exactly one mail is sent");
 }
 
+async fn mail_links_ignore_the_host_the_request_names(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let request = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("host", "evil.test")
+        .header("x-forwarded-host", "evil.test")
+        .header("x-forwarded-proto", "https")
+        .header("forwarded", "host=evil.test;proto=https")
+        .json(&registration("rahim@example.com"));
+    assert_eq!(app.send(request).await.status(), 201);
+    let mail = app.mail_to("rahim@example.com", 0).await;
+    assert!(
+        mail.link_starting_with(&format!("{PUBLIC_URL}/verify-email?token=")).is_some(),
+        "{}",
+        mail.text
+    );
+    assert!(!mail.raw.contains("evil.test"), "{}", mail.raw);
+}
+
 async fn registered_details_are_stored_as_given(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut body = registration("rahim@example.com");
@@ -254,6 +274,7 @@ async fn a_refused_password_is_never_echoed_back(backend: Backend) {
 
 both!(
     valid_registration_is_accepted_and_mails_a_link_and_a_code,
+    mail_links_ignore_the_host_the_request_names,
     registered_details_are_stored_as_given,
     every_invalid_field_is_listed_in_one_answer,
     missing_fields_are_required,
