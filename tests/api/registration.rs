@@ -61,10 +61,7 @@ async fn valid_registration_is_accepted_and_mails_a_link_and_a_code(backend: Bac
     let r = app.register(&registration("rahim@example.com")).await;
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap();
-    assert!(
-        body["message"].as_str().unwrap().contains("Check your inbox"),
-        "{body}"
-    );
+    assert!(body["message"].as_str().unwrap().contains("Check your inbox"), "{body}");
 
     let mail = app.mail_to("rahim@example.com", 0).await;
     assert_eq!(mail.to, vec!["rahim@example.com".to_string()]);
@@ -73,8 +70,13 @@ async fn valid_registration_is_accepted_and_mails_a_link_and_a_code(backend: Bac
     let link = mail
         .link_starting_with(&format!("{PUBLIC_URL}/verify-email?token="))
         .unwrap_or_else(|| panic!("no link under {PUBLIC_URL} in {}", mail.text));
-    assert!(link.len() > format!("{PUBLIC_URL}/verify-email?token=").len() + 20, "{link}");
-    let code = mail.six_digit_code().unwrap_or_else(|| panic!("no code in {}", mail.text));
+    assert!(
+        link.len() > format!("{PUBLIC_URL}/verify-email?token=").len() + 20,
+        "{link}"
+    );
+    let code = mail
+        .six_digit_code()
+        .unwrap_or_else(|| panic!("no code in {}", mail.text));
     assert_eq!(code.len(), 6);
     let html = mail.html.as_deref().expect("an HTML part");
     assert!(html.contains(&link), "the HTML part lacks the link: {html}");
@@ -96,7 +98,8 @@ async fn mail_links_ignore_the_host_the_request_names(backend: Backend) {
     assert_eq!(app.send(request).await.status(), 201);
     let mail = app.mail_to("rahim@example.com", 0).await;
     assert!(
-        mail.link_starting_with(&format!("{PUBLIC_URL}/verify-email?token=")).is_some(),
+        mail.link_starting_with(&format!("{PUBLIC_URL}/verify-email?token="))
+            .is_some(),
         "{}",
         mail.text
     );
@@ -233,7 +236,12 @@ async fn a_body_that_is_not_declared_json_is_refused(backend: Backend) {
         .body("first_name=Rahim");
     expect_problem(app.send(form).await, 415, "unsupported_media_type").await;
     assert!(app.smtp.messages().is_empty());
-    expect_problem(app.login("rahim@example.com", PASSWORD).await, 401, "invalid_credentials").await;
+    expect_problem(
+        app.login("rahim@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
 }
 
 async fn extra_fields_cannot_grant_a_role_or_skip_verification(backend: Backend) {
@@ -251,11 +259,24 @@ async fn extra_fields_cannot_grant_a_role_or_skip_verification(backend: Backend)
     }
     accepted(&app, &body).await;
     let mail = app.mail_to("rahim@example.com", 0).await;
-    expect_problem(app.login("rahim@example.com", PASSWORD).await, 403, "email_not_verified").await;
+    expect_problem(
+        app.login("rahim@example.com", PASSWORD).await,
+        403,
+        "email_not_verified",
+    )
+    .await;
     let token = verification_token(&mail);
-    let r = app.post_json("/api/auth/verify-email", &json!({ "token": token })).await;
+    let r = app
+        .post_json("/api/auth/verify-email", &json!({ "token": token }))
+        .await;
     assert_eq!(r.status(), 200);
-    let tokens = Tokens::from(app.login("rahim@example.com", PASSWORD).await.json::<Value>().await.unwrap());
+    let tokens = Tokens::from(
+        app.login("rahim@example.com", PASSWORD)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+    );
     let me: Value = app.me(&tokens.access).await.json().await.unwrap();
     assert_eq!(me["role"], "user");
     assert_eq!(me["mfa_enabled"], false);

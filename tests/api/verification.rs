@@ -47,15 +47,28 @@ pub(crate) async fn still_pending(app: &TestApp, email: &str) {
 async fn pending_account_learns_it_is_unverified_only_with_the_right_password(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.register_pending("rahim@example.com").await;
-    let problem = expect_problem(app.login("rahim@example.com", PASSWORD).await, 403, "email_not_verified").await;
-    assert!(problem["detail"].as_str().unwrap().contains("resend-verification"), "{problem}");
+    let problem = expect_problem(
+        app.login("rahim@example.com", PASSWORD).await,
+        403,
+        "email_not_verified",
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("resend-verification"),
+        "{problem}"
+    );
     let wrong = expect_problem(
         app.login("rahim@example.com", "not the password at all").await,
         401,
         "invalid_credentials",
     )
     .await;
-    let unknown = expect_problem(app.login("nobody@example.com", PASSWORD).await, 401, "invalid_credentials").await;
+    let unknown = expect_problem(
+        app.login("nobody@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     assert_eq!(wrong, unknown, "a wrong password must look like an unknown account");
 }
 
@@ -67,14 +80,21 @@ async fn verification_needs_a_token_or_an_email_and_code(backend: Backend) {
         "validation_failed",
     )
     .await;
-    assert_eq!(field_errors(&problem), vec![("token".to_string(), "required".to_string())]);
+    assert_eq!(
+        field_errors(&problem),
+        vec![("token".to_string(), "required".to_string())]
+    );
     let problem = expect_problem(
-        app.post_json("/api/auth/verify-email", &json!({ "code": "123456" })).await,
+        app.post_json("/api/auth/verify-email", &json!({ "code": "123456" }))
+            .await,
         422,
         "validation_failed",
     )
     .await;
-    assert_eq!(field_errors(&problem), vec![("email".to_string(), "required".to_string())]);
+    assert_eq!(
+        field_errors(&problem),
+        vec![("email".to_string(), "required".to_string())]
+    );
 }
 
 async fn code_that_is_not_six_digits_is_refused_as_malformed(backend: Backend) {

@@ -25,7 +25,9 @@ async fn duplicate_email_is_answered_exactly_like_a_new_registration(backend: Ba
     assert_eq!(again, first);
     // Also once the first account is verified, and with other details.
     let token = verification_token(&app.mail_to("rahim@example.com", 0).await);
-    let r = app.post_json("/api/auth/verify-email", &json!({ "token": token })).await;
+    let r = app
+        .post_json("/api/auth/verify-email", &json!({ "token": token }))
+        .await;
     assert_eq!(r.status(), 200);
     let mut other = with("rahim@example.com", "password", OTHER_PASSWORD);
     other["first_name"] = json!("Karim");
@@ -40,7 +42,12 @@ async fn duplicate_email_creates_no_second_account(backend: Backend) {
     accepted(&app, &other).await;
 
     assert_eq!(accounts_with_email(&app, "rahim@example.com").await, 1);
-    expect_problem(app.login("rahim@example.com", OTHER_PASSWORD).await, 401, "invalid_credentials").await;
+    expect_problem(
+        app.login("rahim@example.com", OTHER_PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     let r = app.login("rahim@example.com", PASSWORD).await;
     assert_eq!(r.status(), 200);
     let tokens = Tokens::from(r.json::<Value>().await.unwrap());

@@ -53,7 +53,13 @@ async fn names_with_digits_or_symbols_are_refused(backend: Backend) {
             "১২৩",
             "a\u{200d}b",
         ] {
-            refused(&app, &with("rahim@example.com", field, name), field, "invalid_characters").await;
+            refused(
+                &app,
+                &with("rahim@example.com", field, name),
+                field,
+                "invalid_characters",
+            )
+            .await;
         }
     }
 }
@@ -61,21 +67,46 @@ async fn names_with_digits_or_symbols_are_refused(backend: Backend) {
 async fn names_longer_than_50_characters_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let fifty_one = "ক".repeat(51);
-    refused(&app, &with("rahim@example.com", "first_name", fifty_one), "first_name", "too_long").await;
+    refused(
+        &app,
+        &with("rahim@example.com", "first_name", fifty_one),
+        "first_name",
+        "too_long",
+    )
+    .await;
     accepted(&app, &with("rahim@example.com", "first_name", "ক".repeat(50))).await;
 }
 
 async fn date_of_birth_must_be_written_yyyy_mm_dd(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    for raw in ["17/04/1998", "04/17/1998", "1998-4-17", "19980417", "1998-04-17T00:00:00Z", "yesterday"] {
-        refused(&app, &with("rahim@example.com", "date_of_birth", raw), "date_of_birth", "invalid_format").await;
+    for raw in [
+        "17/04/1998",
+        "04/17/1998",
+        "1998-4-17",
+        "19980417",
+        "1998-04-17T00:00:00Z",
+        "yesterday",
+    ] {
+        refused(
+            &app,
+            &with("rahim@example.com", "date_of_birth", raw),
+            "date_of_birth",
+            "invalid_format",
+        )
+        .await;
     }
 }
 
 async fn impossible_date_of_birth_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for raw in ["2001-02-30", "2001-02-29", "1998-13-01", "1998-04-31"] {
-        refused(&app, &with("rahim@example.com", "date_of_birth", raw), "date_of_birth", "invalid_date").await;
+        refused(
+            &app,
+            &with("rahim@example.com", "date_of_birth", raw),
+            "date_of_birth",
+            "invalid_date",
+        )
+        .await;
     }
 }
 
@@ -83,7 +114,13 @@ async fn date_of_birth_today_or_later_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let today = today(&app);
     for date in [today, today + Duration::days(1), today + Duration::days(3650)] {
-        refused(&app, &with("rahim@example.com", "date_of_birth", iso(date)), "date_of_birth", "in_future").await;
+        refused(
+            &app,
+            &with("rahim@example.com", "date_of_birth", iso(date)),
+            "date_of_birth",
+            "in_future",
+        )
+        .await;
     }
 }
 
@@ -91,7 +128,13 @@ async fn user_younger_than_min_age_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     // Turns 13 tomorrow.
     let dob = years_ago(&app, 13) + Duration::days(1);
-    let problem = refused(&app, &with("rahim@example.com", "date_of_birth", iso(dob)), "date_of_birth", "too_young").await;
+    let problem = refused(
+        &app,
+        &with("rahim@example.com", "date_of_birth", iso(dob)),
+        "date_of_birth",
+        "too_young",
+    )
+    .await;
     assert!(problem["detail"].as_str().unwrap().contains("13"), "{problem}");
 }
 
@@ -105,9 +148,19 @@ async fn user_turning_min_age_today_is_accepted(backend: Backend) {
 async fn min_age_setting_is_respected(backend: Backend) {
     let app = TestApp::spawn_configured(backend, |cfg| cfg.min_age = 18).await;
     let seventeen = iso(years_ago(&app, 18) + Duration::days(1));
-    let problem = refused(&app, &with("rahim@example.com", "date_of_birth", seventeen), "date_of_birth", "too_young").await;
+    let problem = refused(
+        &app,
+        &with("rahim@example.com", "date_of_birth", seventeen),
+        "date_of_birth",
+        "too_young",
+    )
+    .await;
     assert!(problem["detail"].as_str().unwrap().contains("18"), "{problem}");
-    accepted(&app, &with("rahim@example.com", "date_of_birth", iso(years_ago(&app, 18)))).await;
+    accepted(
+        &app,
+        &with("rahim@example.com", "date_of_birth", iso(years_ago(&app, 18))),
+    )
+    .await;
 }
 
 async fn each_gender_choice_is_accepted_in_any_case(backend: Backend) {
@@ -122,7 +175,13 @@ async fn each_gender_choice_is_accepted_in_any_case(backend: Backend) {
 async fn gender_outside_the_choices_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for raw in ["m", "f", "woman", "unknown", "prefer not to say", "<script>"] {
-        refused(&app, &with("rahim@example.com", "gender", raw), "gender", "invalid_choice").await;
+        refused(
+            &app,
+            &with("rahim@example.com", "gender", raw),
+            "gender",
+            "invalid_choice",
+        )
+        .await;
     }
 }
 
@@ -147,7 +206,13 @@ async fn malformed_email_is_refused(backend: Backend) {
         "rahim@example.com\r\nBcc: x@evil.test",
         "রহিম@example.com",
     ] {
-        refused(&app, &with("rahim@example.com", "email", raw), "email", "invalid_format").await;
+        refused(
+            &app,
+            &with("rahim@example.com", "email", raw),
+            "email",
+            "invalid_format",
+        )
+        .await;
     }
 }
 
@@ -168,17 +233,23 @@ async fn local_mobile_is_stored_in_international_form(backend: Backend) {
 async fn mobile_that_is_not_bangladeshi_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for raw in [
-        "01212345678",    // 012 is not a mobile operator prefix
-        "01012345678",    // nor is 010
-        "0171234567",     // one digit short
-        "017123456789",   // one digit too many
-        "+88017123456",   // short in international form
-        "+447911123456",  // a UK number
-        "1712345678",     // no national prefix
-        "01712345678x",   // a letter
+        "01212345678",     // 012 is not a mobile operator prefix
+        "01012345678",     // nor is 010
+        "0171234567",      // one digit short
+        "017123456789",    // one digit too many
+        "+88017123456",    // short in international form
+        "+447911123456",   // a UK number
+        "1712345678",      // no national prefix
+        "01712345678x",    // a letter
         "+880+1712345678", // a second plus
     ] {
-        refused(&app, &with("rahim@example.com", "mobile", raw), "mobile", "invalid_mobile").await;
+        refused(
+            &app,
+            &with("rahim@example.com", "mobile", raw),
+            "mobile",
+            "invalid_mobile",
+        )
+        .await;
     }
 }
 
@@ -191,8 +262,16 @@ async fn unknown_mail_domain_is_refused_when_dns_check_is_on(backend: Backend) {
         "domain_cannot_receive_mail",
     )
     .await;
-    assert!(problem["detail"].as_str().unwrap().contains("nowhere.test"), "{problem}");
-    expect_problem(app.login("rahim@nowhere.test", PASSWORD).await, 401, "invalid_credentials").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("nowhere.test"),
+        "{problem}"
+    );
+    expect_problem(
+        app.login("rahim@nowhere.test", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
 }
 
 async fn unknown_mail_domain_is_listed_with_the_other_invalid_fields(backend: Backend) {

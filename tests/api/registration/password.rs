@@ -35,7 +35,13 @@ fn with_password(email: &str, password: &str) -> serde_json::Value {
 
 async fn password_of_seven_characters_is_too_short(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let problem = refused(&app, &with_password("rahim@example.com", "xK9#mQ2"), "password", "too_short").await;
+    let problem = refused(
+        &app,
+        &with_password("rahim@example.com", "xK9#mQ2"),
+        "password",
+        "too_short",
+    )
+    .await;
     assert!(problem["detail"].as_str().unwrap().contains('8'), "{problem}");
 }
 
@@ -44,7 +50,9 @@ async fn password_of_128_characters_is_accepted(backend: Backend) {
     let password = noise(128);
     accepted(&app, &with_password("rahim@example.com", &password)).await;
     let token = verification_token(&app.mail_to("rahim@example.com", 0).await);
-    let r = app.post_json("/api/auth/verify-email", &json!({ "token": token })).await;
+    let r = app
+        .post_json("/api/auth/verify-email", &json!({ "token": token }))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(app.login("rahim@example.com", &password).await.status(), 200);
     // Never truncated: the first 127 characters are not the password.
@@ -60,16 +68,40 @@ async fn password_of_128_characters_is_accepted(backend: Backend) {
 
 async fn password_of_129_characters_is_too_long(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    refused(&app, &with_password("rahim@example.com", &noise(129)), "password", "too_long").await;
-    refused(&app, &with_password("rahim@example.com", &bengali_noise(129)), "password", "too_long").await;
+    refused(
+        &app,
+        &with_password("rahim@example.com", &noise(129)),
+        "password",
+        "too_long",
+    )
+    .await;
+    refused(
+        &app,
+        &with_password("rahim@example.com", &bengali_noise(129)),
+        "password",
+        "too_long",
+    )
+    .await;
     // Far beyond the limit is refused the same way (not a 413 or 500).
-    refused(&app, &with_password("rahim@example.com", &noise(10_000)), "password", "too_long").await;
+    refused(
+        &app,
+        &with_password("rahim@example.com", &noise(10_000)),
+        "password",
+        "too_long",
+    )
+    .await;
 }
 
 async fn common_password_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for password in ["password123", "iloveyou", "qwertyuiop", "PassWord123"] {
-        refused(&app, &with_password("rahim@example.com", password), "password", "common_password").await;
+        refused(
+            &app,
+            &with_password("rahim@example.com", password),
+            "password",
+            "common_password",
+        )
+        .await;
     }
 }
 
@@ -77,7 +109,13 @@ async fn common_password_in_full_width_letters_is_still_refused(backend: Backend
     let app = TestApp::spawn(backend).await;
     // NFKC turns full-width "ｐａｓｓｗｏｒｄ１２３" into "password123".
     let full_width = "ｐａｓｓｗｏｒｄ１２３";
-    refused(&app, &with_password("rahim@example.com", full_width), "password", "common_password").await;
+    refused(
+        &app,
+        &with_password("rahim@example.com", full_width),
+        "password",
+        "common_password",
+    )
+    .await;
 }
 
 async fn password_containing_the_email_local_part_is_refused(backend: Backend) {
@@ -94,7 +132,13 @@ async fn password_containing_the_email_local_part_is_refused(backend: Backend) {
 async fn password_containing_the_name_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for password in ["violet rahim tractor 42", "violet UDDIN tractor 42"] {
-        let problem = refused(&app, &with_password("someone@example.com", password), "password", "contains_personal_info").await;
+        let problem = refused(
+            &app,
+            &with_password("someone@example.com", password),
+            "password",
+            "contains_personal_info",
+        )
+        .await;
         assert!(problem["detail"].as_str().unwrap().contains("your name"), "{problem}");
     }
 }
@@ -104,14 +148,26 @@ async fn password_containing_the_username_is_refused(backend: Backend) {
     let mut body = with_password("someone@example.com", "violet tiger_lily tractor 42");
     body["username"] = json!("Tiger_Lily");
     let problem = refused(&app, &body, "password", "contains_personal_info").await;
-    assert!(problem["detail"].as_str().unwrap().contains("your username"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("your username"),
+        "{problem}"
+    );
 }
 
 async fn weak_password_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for password in ["abcabcabcabc", "aaaaaaaaaaaaaaa", "1234512345123"] {
-        let problem = refused(&app, &with_password("someone@example.com", password), "password", "too_weak").await;
-        assert!(problem["detail"].as_str().unwrap().contains("too easy to guess"), "{problem}");
+        let problem = refused(
+            &app,
+            &with_password("someone@example.com", password),
+            "password",
+            "too_weak",
+        )
+        .await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("too easy to guess"),
+            "{problem}"
+        );
     }
 }
 
@@ -124,7 +180,9 @@ async fn password_is_compared_after_nfkc_normalisation(backend: Backend) {
 
     accepted(&app, &with_password("karim@example.com", full_width)).await;
     let token = verification_token(&app.mail_to("karim@example.com", 0).await);
-    let r = app.post_json("/api/auth/verify-email", &json!({ "token": token })).await;
+    let r = app
+        .post_json("/api/auth/verify-email", &json!({ "token": token }))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(app.login("karim@example.com", PASSWORD).await.status(), 200);
 }
@@ -135,7 +193,10 @@ async fn composition_is_required_when_enabled(backend: Backend) {
     // The spaces are its special characters; it lacks upper case and a digit.
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("upper-case") && detail.contains("digit"), "{detail}");
-    assert!(!detail.contains("lower-case") && !detail.contains("special"), "{detail}");
+    assert!(
+        !detail.contains("lower-case") && !detail.contains("special"),
+        "{detail}"
+    );
     refused(
         &app,
         &with_password("rahim@example.com", "Correct horse battery staple!"),
@@ -147,14 +208,21 @@ async fn composition_is_required_when_enabled(backend: Backend) {
 
 async fn mixed_password_is_accepted_when_composition_is_enabled(backend: Backend) {
     let app = TestApp::spawn_configured(backend, |cfg| cfg.password_require_composition = true).await;
-    accepted(&app, &with_password("rahim@example.com", "Correct horse battery staple 9!")).await;
+    accepted(
+        &app,
+        &with_password("rahim@example.com", "Correct horse battery staple 9!"),
+    )
+    .await;
 }
 
 async fn password_is_stored_only_as_an_argon2id_hash(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.register_pending("rahim@example.com").await;
     let hash = app
-        .sql_text("SELECT password_hash FROM users WHERE email_canonical = $1", "rahim@example.com")
+        .sql_text(
+            "SELECT password_hash FROM users WHERE email_canonical = $1",
+            "rahim@example.com",
+        )
         .await
         .expect("a password hash");
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
@@ -163,7 +231,10 @@ async fn password_is_stored_only_as_an_argon2id_hash(backend: Backend) {
     // Salted: the same password hashes differently for another account.
     app.register_pending("karim@example.com").await;
     let other = app
-        .sql_text("SELECT password_hash FROM users WHERE email_canonical = $1", "karim@example.com")
+        .sql_text(
+            "SELECT password_hash FROM users WHERE email_canonical = $1",
+            "karim@example.com",
+        )
         .await
         .unwrap();
     assert_ne!(hash, other);

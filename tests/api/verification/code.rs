@@ -38,10 +38,20 @@ async fn code_of_another_account_does_not_work(backend: Backend) {
     let rahim = code_of(&app.register_pending("rahim@example.com").await);
     let karim = code_of(&app.register_pending("karim@example.com").await);
     if rahim != karim {
-        expect_problem(verify_code(&app, "karim@example.com", &rahim).await, 400, "invalid_code").await;
+        expect_problem(
+            verify_code(&app, "karim@example.com", &rahim).await,
+            400,
+            "invalid_code",
+        )
+        .await;
     }
     // An address without an account answers like a wrong code.
-    expect_problem(verify_code(&app, "nobody@example.com", &rahim).await, 400, "invalid_code").await;
+    expect_problem(
+        verify_code(&app, "nobody@example.com", &rahim).await,
+        400,
+        "invalid_code",
+    )
+    .await;
     still_pending(&app, "karim@example.com").await;
 }
 
@@ -50,7 +60,12 @@ async fn code_expires_after_15_minutes(backend: Backend) {
     let mail = app.register_pending("rahim@example.com").await;
     assert!(mail.text.contains("valid for 15 minutes"), "{}", mail.text);
     app.advance(Duration::minutes(15) + Duration::seconds(1));
-    expect_problem(verify_code(&app, "rahim@example.com", &code_of(&mail)).await, 400, "invalid_code").await;
+    expect_problem(
+        verify_code(&app, "rahim@example.com", &code_of(&mail)).await,
+        400,
+        "invalid_code",
+    )
+    .await;
     still_pending(&app, "rahim@example.com").await;
     // The link lives longer than the code.
     assert_eq!(verify_token(&app, &verification_token(&mail)).await.status(), 200);
@@ -88,7 +103,12 @@ async fn five_wrong_codes_destroy_the_code(backend: Backend) {
 async fn wrong_code_limit_follows_the_setting(backend: Backend) {
     let app = TestApp::spawn_configured(backend, |cfg| cfg.max_code_attempts = 2).await;
     let code = code_of(&app.register_pending("rahim@example.com").await);
-    expect_problem(verify_code(&app, "rahim@example.com", &wrong_code(&code, 1)).await, 400, "invalid_code").await;
+    expect_problem(
+        verify_code(&app, "rahim@example.com", &wrong_code(&code, 1)).await,
+        400,
+        "invalid_code",
+    )
+    .await;
     expect_problem(
         verify_code(&app, "rahim@example.com", &wrong_code(&code, 2)).await,
         400,
@@ -101,15 +121,28 @@ async fn wrong_code_limit_follows_the_setting(backend: Backend) {
 async fn using_the_code_spends_the_link(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mail = app.register_pending("rahim@example.com").await;
-    assert_eq!(verify_code(&app, "rahim@example.com", &code_of(&mail)).await.status(), 200);
-    expect_problem(verify_token(&app, &verification_token(&mail)).await, 400, "token_revoked").await;
+    assert_eq!(
+        verify_code(&app, "rahim@example.com", &code_of(&mail)).await.status(),
+        200
+    );
+    expect_problem(
+        verify_token(&app, &verification_token(&mail)).await,
+        400,
+        "token_revoked",
+    )
+    .await;
 }
 
 async fn using_the_link_spends_the_code(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mail = app.register_pending("rahim@example.com").await;
     assert_eq!(verify_token(&app, &verification_token(&mail)).await.status(), 200);
-    expect_problem(verify_code(&app, "rahim@example.com", &code_of(&mail)).await, 400, "invalid_code").await;
+    expect_problem(
+        verify_code(&app, "rahim@example.com", &code_of(&mail)).await,
+        400,
+        "invalid_code",
+    )
+    .await;
 }
 
 async fn code_works_only_once(backend: Backend) {

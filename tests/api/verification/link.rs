@@ -59,7 +59,12 @@ async fn link_lifetime_follows_the_setting(backend: Backend) {
     let mail = app.register_pending("rahim@example.com").await;
     assert!(mail.text.contains("valid for 2 hours"), "{}", mail.text);
     app.advance(Duration::hours(2) + Duration::seconds(1));
-    expect_problem(verify_token(&app, &verification_token(&mail)).await, 400, "token_expired").await;
+    expect_problem(
+        verify_token(&app, &verification_token(&mail)).await,
+        400,
+        "token_expired",
+    )
+    .await;
 }
 
 both!(

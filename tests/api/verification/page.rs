@@ -33,7 +33,10 @@ async fn opening_the_link_shows_a_form_and_does_not_spend_the_token(backend: Bac
         assert_eq!(r.status(), 200);
         assert_eq!(content_type(&r), "text/html; charset=utf-8");
         let html = r.text().await.unwrap();
-        assert!(html.contains("<form method=\"post\" action=\"verify-email\">"), "{html}");
+        assert!(
+            html.contains("<form method=\"post\" action=\"verify-email\">"),
+            "{html}"
+        );
         assert!(html.contains("<button type=\"submit\">"), "{html}");
         assert_eq!(hidden_token(&html), token);
     }

@@ -34,7 +34,12 @@ async fn resend_mails_a_new_link_and_code_and_revokes_the_old_ones(backend: Back
 
     expect_problem(verify_token(&app, &old_token).await, 400, "token_revoked").await;
     if code_of(&old) != code_of(&new) {
-        expect_problem(verify_code(&app, "rahim@example.com", &code_of(&old)).await, 400, "invalid_code").await;
+        expect_problem(
+            verify_code(&app, "rahim@example.com", &code_of(&old)).await,
+            400,
+            "invalid_code",
+        )
+        .await;
     }
     still_pending(&app, "rahim@example.com").await;
     assert_eq!(verify_token(&app, &new_token).await.status(), 200);
