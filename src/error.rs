@@ -31,6 +31,10 @@ pub enum Error {
     NotFound { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A field's value is valid but taken (a username): `409` with the field error's code as the
+    /// problem code and the field error in `errors`, so a form can show it next to the field.
+    #[error("{}: {}", .0.field, .0.message)]
+    FieldConflict(FieldError),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
     #[error("this method is not allowed on this path; see /docs")]
@@ -89,7 +93,7 @@ impl Error {
             Error::InvalidCredentials | Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Conflict { .. } | Error::FieldConflict(_) => StatusCode::CONFLICT,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -107,6 +111,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::RateLimited { .. } => "rate_limited",
             Error::Internal(_) => "internal_error",
+            Error::FieldConflict(e) => e.code,
             Error::BadRequest { code, .. }
             | Error::Unauthorized { code, .. }
             | Error::Forbidden { code, .. }
@@ -143,7 +148,7 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code, e.g. `invalid_credentials`, `email_not_verified`.
     pub code: String,
-    /// One entry per invalid field (422 only).
+    /// One entry per invalid field (422), or the taken field (409 `username_taken`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<FieldError>,
@@ -179,6 +184,7 @@ impl IntoResponse for Error {
             code: code.to_string(),
             errors: match &self {
                 Error::Validation(errors) => errors.clone(),
+                Error::FieldConflict(error) => vec![error.clone()],
                 _ => Vec::new(),
             },
             request_id: None,

@@ -74,11 +74,11 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
     let user = match state.store.create_user(&new_user).await {
         Ok(user) => user,
         Err(StoreError::Duplicate("username")) => {
-            return Err(Error::field(
-                "username",
-                "username_taken",
-                "this username is already taken; choose another",
-            ));
+            return Err(Error::FieldConflict(FieldError {
+                field: "username".into(),
+                code: "username_taken",
+                message: "this username is already taken; choose another".into(),
+            }));
         }
         // Lost a race with a concurrent registration of the same address.
         Err(StoreError::Duplicate(_)) => return notify_existing_account(state, &reg.email, client).await,

@@ -101,7 +101,8 @@ pub struct MessageResponse {
 }
 
 impl RegisterRequest {
-    fn parse(self, state: &AppState) -> Result<Registration> {
+    /// `domain_error` is the verdict of the email domain check, listed with the other fields.
+    fn parse(self, state: &AppState, domain_error: Option<FieldError>) -> Result<Registration> {
         let today = state.now().date_naive();
         let cfg = &state.config;
         let mut f = Fields::default();
@@ -112,6 +113,7 @@ impl RegisterRequest {
         });
         let gender = f.take("gender", self.gender.as_deref(), Gender::parse);
         let email = f.take("email", self.email.as_deref(), Email::parse);
+        f.0.extend(domain_error);
         let mobile = f.take("mobile", self.mobile.as_deref(), BdMobile::parse);
         let username = f.optional("username", self.username.as_deref(), Username::parse);
         let rules = password_rules(state);
@@ -175,10 +177,13 @@ async fn register(
     client: ClientInfo,
     Json(body): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse> {
-    let registration = body.parse(&state)?;
-    if let Some(e) = registration::check_email_domain(&state, &registration.email).await {
-        return Err(Error::Validation(vec![e]));
-    }
+    // Only an address that parses is looked up; a refused domain is listed with the other
+    // invalid fields, so one 422 still names every field to fix.
+    let domain_error = match body.email.as_deref().map(Email::parse) {
+        Some(Ok(email)) => registration::check_email_domain(&state, &email).await,
+        _ => None,
+    };
+    let registration = body.parse(&state, domain_error)?;
     registration::register(&state, registration, &client).await?;
     Ok((
         StatusCode::CREATED,

@@ -7,4 +7,6 @@ mod foundation_flow;
 mod import;
 mod password_change;
 mod password_reset;
+mod registration;
 mod sessions;
+mod verification;

@@ -279,6 +279,43 @@ impl TestApp {
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
+
+    /// The first column of the first row of `sql`, read straight from this test's database
+    /// (for what the API never shows, such as password hashes). `$1` is bound to `arg` on both
+    /// backends; the value is read as text (`CAST(... AS TEXT)` anything else).
+    pub async fn sql_text(&self, sql: &str, arg: &str) -> Option<String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+                let value = sqlx::query_scalar::<_, Option<String>>(sql)
+                    .bind(arg)
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                pool.close().await;
+                value.flatten()
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+                let value = sqlx::query_scalar::<_, Option<String>>(sql)
+                    .bind(arg)
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                pool.close().await;
+                value.flatten()
+            }
+        }
+    }
+
+    /// `SELECT COUNT(*)` style: a whole number from `sql`, `$1` bound to `arg`.
+    pub async fn sql_count(&self, sql: &str, arg: &str) -> i64 {
+        let text = self
+            .sql_text(&format!("SELECT CAST(({sql}) AS TEXT)"), arg)
+            .await
+            .unwrap_or_else(|| panic!("{sql} gave no value"));
+        text.parse().unwrap_or_else(|_| panic!("{sql} gave {text:?}"))
+    }
 }
 
 #[derive(Debug, Clone)]
