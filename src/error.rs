@@ -21,7 +21,7 @@ pub enum Error {
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     /// Unknown account and wrong password look the same (no enumeration).
-    #[error("the email or password is not correct")]
+    #[error("the email address or username, or the password, is not correct")]
     InvalidCredentials,
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },

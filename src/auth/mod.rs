@@ -3,6 +3,7 @@
 pub mod keys;
 pub mod login;
 pub mod password;
+pub mod profile;
 pub mod registration;
 pub mod secrets;
 pub mod sessions;

@@ -13,7 +13,7 @@ use crate::audit::{self, Outcome};
 use crate::auth::verification;
 use crate::dns::DomainStatus;
 use crate::domain::{BdMobile, DateOfBirth, Email, FieldError, Gender, Password, PersonName, Username};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewUser, StoreError};
@@ -73,13 +73,7 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
     };
     let user = match state.store.create_user(&new_user).await {
         Ok(user) => user,
-        Err(StoreError::Duplicate("username")) => {
-            return Err(Error::field(
-                "username",
-                "username_taken",
-                "this username is already taken; choose another",
-            ));
-        }
+        Err(StoreError::Duplicate("username")) => return Err(crate::auth::profile::username_taken()),
         // Lost a race with a concurrent registration of the same address.
         Err(StoreError::Duplicate(_)) => return notify_existing_account(state, &reg.email, client).await,
         Err(e) => return Err(e.into()),

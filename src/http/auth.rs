@@ -271,17 +271,17 @@ async fn resend_verification(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "rahim@example.com", "password": "a long unusual passphrase"}))]
 pub struct LoginRequest {
-    /// The account's email address.
+    /// The account's email address or username (also accepted as `username` or `identifier`).
     #[serde(alias = "username", alias = "identifier")]
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-/// Sign in with email and password.
+/// Sign in with email (or username) and password.
 #[utoipa::path(post, path = "/api/auth/login", tag = "tokens", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
-        (status = 401, description = "`invalid_credentials`: unknown email or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown email or username, or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
     ))]

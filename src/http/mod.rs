@@ -5,6 +5,7 @@ pub mod extract;
 pub mod meta;
 pub mod middleware;
 pub mod pages;
+pub mod profile;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -58,6 +59,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(profile::router())
         .merge(meta::router())
 }
 

@@ -5,3 +5,4 @@ mod common;
 
 mod foundation_flow;
 mod legacy_hashes;
+mod usernames;
