@@ -6,6 +6,7 @@
 //! collected, not reported one at a time: start-up stops with every bad setting named at once.
 //! Secrets are `SecretString`, so `Debug` on the whole struct is safe to log at start.
 
+use crate::domain::Roles;
 use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ pub struct Config {
     /// Argon2 hashes allowed to run at once (each holds ~19 MiB).
     pub password_hash_concurrency: usize,
     pub log_format: LogFormat,
+    /// `ROLES`, `ROLE_PERMISSIONS`, `DEFAULT_ROLE`: the roles users can have and what each may do.
+    pub roles: Roles,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             max_code_attempts: 5,
             password_hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             log_format: LogFormat::Pretty,
+            roles: Roles::default(),
         }
     }
 }
@@ -153,6 +157,15 @@ impl Config {
             "a mailbox such as \"Acme <no-reply@acme.com>\"",
             |v| v.parse::<lettre::message::Mailbox>().ok().map(|_| v.to_string()),
         );
+        let roles = Roles::from_settings(
+            r.raw("ROLES").as_deref(),
+            r.raw("ROLE_PERMISSIONS").as_deref(),
+            r.raw("DEFAULT_ROLE").as_deref(),
+        )
+        .unwrap_or_else(|problems| {
+            r.problems.extend(problems);
+            Roles::default()
+        });
         let config = Config {
             database_url: SecretString::from(database_url),
             database_max_connections: r.parse(
@@ -244,6 +257,7 @@ impl Config {
                     _ => None,
                 }
             }),
+            roles,
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -415,5 +429,42 @@ mod tests {
             c.public_link("/verify-email", &[("token", "a b")]),
             "https://auth.example.com/base/verify-email?token=a+b"
         );
+    }
+
+    #[test]
+    fn a_custom_role_set_loads() {
+        let c = load(&[
+            ("ROLES", "analyst,reviewer"),
+            ("ROLE_PERMISSIONS", "reviewer=drafts:commit"),
+        ])
+        .unwrap();
+        assert_eq!(c.roles.default_role().as_str(), "analyst");
+        assert!(c.roles.contains("reviewer"));
+        assert!(!c.roles.contains("admin"));
+        assert!(c.roles.allows("reviewer", "drafts:commit"));
+        let c = load(&[("ROLES", "analyst,reviewer"), ("DEFAULT_ROLE", "reviewer")]).unwrap();
+        assert_eq!(c.roles.default_role().as_str(), "reviewer");
+        let d = load(&[]).unwrap();
+        assert_eq!(d.roles.default_role().as_str(), "user");
+        assert!(d.roles.allows("admin", "users:write"));
+    }
+
+    #[test]
+    fn invalid_roles_stop_start_up_naming_the_setting() {
+        let text = load(&[("ROLES", "Analyst,re viewer")]).unwrap_err().to_string();
+        assert!(text.contains("ROLES must be"), "{text}");
+        assert!(text.contains("Analyst"), "{text}");
+        let text = load(&[
+            ("ROLES", "analyst"),
+            ("DEFAULT_ROLE", "user"),
+            ("ROLE_PERMISSIONS", "admin=users:read"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            text.contains("DEFAULT_ROLE must be one of the roles in ROLES (analyst)"),
+            "{text}"
+        );
+        assert!(text.contains("ROLE_PERMISSIONS gives permissions to admin"), "{text}");
     }
 }

@@ -67,7 +67,7 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
         gender: Some(reg.gender.as_str().to_string()),
         mobile: Some(reg.mobile.as_str().to_string()),
         password_hash: Some(password_hash),
-        role: "user".into(),
+        role: state.config.roles.default_role().as_str().to_string(),
         is_email_verified: false,
         created_at: now,
     };

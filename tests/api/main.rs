@@ -5,4 +5,5 @@ mod common;
 
 mod foundation_flow;
 mod legacy_hashes;
+mod roles;
 mod usernames;
