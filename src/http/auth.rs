@@ -336,7 +336,7 @@ fn required_refresh_token(raw: Option<String>) -> Result<OpaqueToken> {
 ///
 /// Authenticate with the access token (`Authorization: Bearer`), or send `{"refresh_token": ...}`.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "tokens", request_body(content = RefreshRequest, description = "Optional when a bearer token is sent"),
-    security(("bearer" = []), ()),
+    security(("bearer" = []), ("oauth2_password" = []), ()),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "No valid access or refresh token", body = Problem, content_type = "application/problem+json"),
@@ -405,7 +405,7 @@ impl From<crate::store::UserRecord> for Profile {
 }
 
 /// The profile of the user the access token belongs to.
-#[utoipa::path(get, path = "/api/auth/me", tag = "profile", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/auth/me", tag = "profile", security(("bearer" = []), ("oauth2_password" = [])),
     responses(
         (status = 200, description = "The profile", body = Profile),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`", body = Problem, content_type = "application/problem+json"),

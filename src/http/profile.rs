@@ -100,7 +100,7 @@ fn kept<T>(
 /// Send only the fields to change. Every field is validated as at registration, and one `422`
 /// lists every invalid field. The email address and password have their own flows.
 #[utoipa::path(patch, path = "/api/auth/me", tag = "profile", request_body = UpdateProfileRequest,
-    security(("bearer" = [])),
+    security(("bearer" = []), ("oauth2_password" = [])),
     responses(
         (status = 200, description = "The updated profile", body = Profile),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`", body = Problem, content_type = "application/problem+json"),

@@ -6,4 +6,5 @@ mod common;
 mod foundation_flow;
 mod legacy_hashes;
 mod roles;
+mod token_endpoint;
 mod usernames;
