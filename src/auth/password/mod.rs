@@ -29,8 +29,8 @@
 //!   after checking a legacy hash (whether it matched or not).
 //! - So no failure is cheaper than the unknown-account case. A legacy check is *added* cost:
 //!   PBKDF2 at passlib's 29,000 rounds adds a few milliseconds, but an expensive legacy hash
-//!   (bcrypt cost 12 takes ~250 ms, several Argon2id's worth) makes a wrong password for that
-//!   account measurably slower than for an unknown address. That residual is accepted and
+//!   (bcrypt cost 12 takes ~0.35 s on the development machine, about eight Argon2id's worth)
+//!   makes a wrong password for that account measurably slower than for an unknown address. That residual is accepted and
 //!   bounded: it exists only until the account's first successful login (which upgrades the
 //!   hash), nothing extra is done for a wrong password, and [`legacy`]'s cost bounds cap it.
 //!   Padding every failure to the slowest legacy cost would hide it, but would need that cost
