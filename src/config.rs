@@ -6,6 +6,7 @@
 //! collected, not reported one at a time: start-up stops with every bad setting named at once.
 //! Secrets are `SecretString`, so `Debug` on the whole struct is safe to log at start.
 
+use crate::domain::Roles;
 use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
@@ -62,6 +63,8 @@ pub struct Config {
     /// `token` query parameter and call the API.
     pub verify_email_url: Option<Url>,
     pub reset_password_url: Option<Url>,
+    /// `ROLES`, `ROLE_PERMISSIONS`, `DEFAULT_ROLE`: the roles users can have and what each may do.
+    pub roles: Roles,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             password_history: 5,
             verify_email_url: None,
             reset_password_url: None,
+            roles: Roles::default(),
         }
     }
 }
@@ -166,6 +170,15 @@ impl Config {
             "a mailbox such as \"Acme <no-reply@acme.com>\"",
             |v| v.parse::<lettre::message::Mailbox>().ok().map(|_| v.to_string()),
         );
+        let roles = Roles::from_settings(
+            r.raw("ROLES").as_deref(),
+            r.raw("ROLE_PERMISSIONS").as_deref(),
+            r.raw("DEFAULT_ROLE").as_deref(),
+        )
+        .unwrap_or_else(|problems| {
+            r.problems.extend(problems);
+            Roles::default()
+        });
         let config = Config {
             database_url: SecretString::from(database_url),
             database_max_connections: r.parse(
@@ -271,6 +284,7 @@ impl Config {
             ),
             verify_email_url: r.optional_url("VERIFY_EMAIL_URL"),
             reset_password_url: r.optional_url("RESET_PASSWORD_URL"),
+            roles,
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -468,5 +482,42 @@ mod tests {
             c.public_link("/verify-email", &[("token", "a b")]),
             "https://auth.example.com/base/verify-email?token=a+b"
         );
+    }
+
+    #[test]
+    fn a_custom_role_set_loads() {
+        let c = load(&[
+            ("ROLES", "analyst,reviewer"),
+            ("ROLE_PERMISSIONS", "reviewer=drafts:commit"),
+        ])
+        .unwrap();
+        assert_eq!(c.roles.default_role().as_str(), "analyst");
+        assert!(c.roles.contains("reviewer"));
+        assert!(!c.roles.contains("admin"));
+        assert!(c.roles.allows("reviewer", "drafts:commit"));
+        let c = load(&[("ROLES", "analyst,reviewer"), ("DEFAULT_ROLE", "reviewer")]).unwrap();
+        assert_eq!(c.roles.default_role().as_str(), "reviewer");
+        let d = load(&[]).unwrap();
+        assert_eq!(d.roles.default_role().as_str(), "user");
+        assert!(d.roles.allows("admin", "users:write"));
+    }
+
+    #[test]
+    fn invalid_roles_stop_start_up_naming_the_setting() {
+        let text = load(&[("ROLES", "Analyst,re viewer")]).unwrap_err().to_string();
+        assert!(text.contains("ROLES must be"), "{text}");
+        assert!(text.contains("Analyst"), "{text}");
+        let text = load(&[
+            ("ROLES", "analyst"),
+            ("DEFAULT_ROLE", "user"),
+            ("ROLE_PERMISSIONS", "admin=users:read"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            text.contains("DEFAULT_ROLE must be one of the roles in ROLES (analyst)"),
+            "{text}"
+        );
+        assert!(text.contains("ROLE_PERMISSIONS gives permissions to admin"), "{text}");
     }
 }

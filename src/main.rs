@@ -137,9 +137,8 @@ async fn run_import(config: Config, args: ImportArgs) -> anyhow::Result<std::pro
         dry_run: args.dry_run,
         batch_size: args.batch_size,
     };
-    let roles: Vec<String> = ["user", "moderator", "admin"].iter().map(|r| r.to_string()).collect();
     let started = std::time::Instant::now();
-    let summary = import::run(store.as_ref(), &config, &roles, rows, &options, chrono::Utc::now()).await?;
+    let summary = import::run(store.as_ref(), &config, rows, &options, chrono::Utc::now()).await?;
     for e in &summary.errors {
         eprintln!("{e}");
     }

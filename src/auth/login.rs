@@ -2,11 +2,15 @@
 //! verified first — against the account's hash, or a dummy hash for an unknown address, so both
 //! take the same Argon2 time — and only a caller who knows the password learns anything more
 //! (`email_not_verified`, `account_disabled`). Every attempt is audited with IP and user agent.
+//!
+//! The identifier is an email address or a username, in the same field (seed 004 signs in by
+//! username): with an `@` it is an address, otherwise a username (which can never contain `@`).
+//! An unknown username is treated exactly like an unknown address.
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::sessions::{self, TokenPair};
-use crate::domain::{Email, Password};
+use crate::domain::{Email, Password, Username};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::store::UserRecord;
@@ -87,11 +91,18 @@ pub async fn login(state: &AppState, identifier: &str, password: &Password, clie
     Ok(pair)
 }
 
-/// The account named by an email address. (Malformed input simply finds nothing: the answer
-/// must not differ from an unknown address.)
+/// The account named by an email address or a username. (Malformed input simply finds
+/// nothing: the answer must not differ from an unknown account.)
 async fn find_account(state: &AppState, identifier: &str) -> Result<Option<UserRecord>> {
-    match Email::parse(identifier) {
-        Ok(email) => Ok(state.store.user_by_email(&email.canonical()).await?),
-        Err(_) => Ok(None),
+    if identifier.contains('@') {
+        match Email::parse(identifier) {
+            Ok(email) => Ok(state.store.user_by_email(&email.canonical()).await?),
+            Err(_) => Ok(None),
+        }
+    } else {
+        match Username::parse(identifier) {
+            Ok(username) => Ok(state.store.user_by_username(&username.canonical()).await?),
+            Err(_) => Ok(None),
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod keys;
 pub mod login;
 pub mod password;
 pub mod password_change;
+pub mod profile;
 pub mod registration;
 pub mod secrets;
 pub mod sessions;

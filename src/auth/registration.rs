@@ -13,7 +13,7 @@ use crate::audit::{self, Outcome};
 use crate::auth::verification;
 use crate::dns::DomainStatus;
 use crate::domain::{BdMobile, DateOfBirth, Email, FieldError, Gender, Password, PersonName, Username};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewUser, StoreError};
@@ -67,19 +67,13 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
         gender: Some(reg.gender.as_str().to_string()),
         mobile: Some(reg.mobile.as_str().to_string()),
         password_hash: Some(password_hash),
-        role: "user".into(),
+        role: state.config.roles.default_role().as_str().to_string(),
         is_email_verified: false,
         created_at: now,
     };
     let user = match state.store.create_user(&new_user).await {
         Ok(user) => user,
-        Err(StoreError::Duplicate("username")) => {
-            return Err(Error::FieldConflict(FieldError {
-                field: "username".into(),
-                code: "username_taken",
-                message: "this username is already taken; choose another".into(),
-            }));
-        }
+        Err(StoreError::Duplicate("username")) => return Err(crate::auth::profile::username_taken()),
         // Lost a race with a concurrent registration of the same address.
         Err(StoreError::Duplicate(_)) => return notify_existing_account(state, &reg.email, client).await,
         Err(e) => return Err(e.into()),

@@ -39,6 +39,7 @@ pub mod gender;
 pub mod mobile;
 pub mod name;
 pub mod password;
+pub mod role;
 pub mod username;
 
 pub use birth_date::DateOfBirth;
@@ -47,6 +48,7 @@ pub use gender::Gender;
 pub use mobile::BdMobile;
 pub use name::PersonName;
 pub use password::{Password, PasswordContext, PasswordRules};
+pub use role::{Permission, RoleName, Roles};
 pub use username::Username;
 
 /// Why one input value was refused.

@@ -100,7 +100,12 @@ impl<'a> PasswordContext<'a> {
 /// `Debug` prints `Password(REDACTED)`, so a password cannot end up in a log
 /// line, an error message or a JSON response by accident. The only way to
 /// read it is [`Password::expose`], which is easy to grep for.
-pub struct Password(SecretString);
+pub struct Password {
+    normalised: SecretString,
+    /// The password exactly as typed, kept only by [`Password::for_verification`] and only when
+    /// NFKC changed it: hashes imported from other systems were made from the typed text.
+    typed: Option<SecretString>,
+}
 
 impl Password {
     /// Applies the full policy to a new password (registration, change,
@@ -138,7 +143,10 @@ impl Password {
         }
         check_personal_info(&lower, ctx)?;
         check_strength(&normalised, ctx)?;
-        Ok(Password(SecretString::from(normalised.as_str())))
+        Ok(Password {
+            normalised: SecretString::from(normalised.as_str()),
+            typed: None,
+        })
     }
 
     /// A password typed at login, checked against a stored hash: no policy
@@ -147,16 +155,30 @@ impl Password {
     /// [`Password::parse`] and a bound of 4096 bytes on what gets hashed.
     /// Longer input is cut at a character boundary; it cannot match anyway,
     /// as no accepted password is that long.
+    ///
+    /// If normalising changed the text, the typed form is kept too: a hash
+    /// imported from a system that did not normalise (passlib, Django) was
+    /// made from what the user typed.
     pub fn for_verification(raw: &str) -> Password {
         let head = &raw[..floor_char_boundary(raw, MAX_BYTES)];
         let mut normalised: String = head.nfkc().collect();
         normalised.truncate(floor_char_boundary(&normalised, MAX_BYTES));
-        Password(SecretString::from(normalised))
+        let typed = (normalised != head).then(|| SecretString::from(head));
+        Password {
+            normalised: SecretString::from(normalised),
+            typed,
+        }
     }
 
     /// The normalised password, for hashing or verifying only.
     pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+        self.normalised.expose_secret()
+    }
+
+    /// The password as typed, when it differs from [`Password::expose`]
+    /// (only for verifying hashes made by other systems).
+    pub fn expose_typed(&self) -> Option<&str> {
+        self.typed.as_ref().map(|t| t.expose_secret())
     }
 }
 

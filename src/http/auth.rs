@@ -276,17 +276,17 @@ async fn resend_verification(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "rahim@example.com", "password": "a long unusual passphrase"}))]
 pub struct LoginRequest {
-    /// The account's email address.
+    /// The account's email address or username (also accepted as `username` or `identifier`).
     #[serde(alias = "username", alias = "identifier")]
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
-/// Sign in with email and password.
+/// Sign in with email (or username) and password.
 #[utoipa::path(post, path = "/api/auth/login", tag = "tokens", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
-        (status = 401, description = "`invalid_credentials`: unknown email or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: unknown email or username, or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -341,7 +341,7 @@ fn required_refresh_token(raw: Option<String>) -> Result<OpaqueToken> {
 ///
 /// Authenticate with the access token (`Authorization: Bearer`), or send `{"refresh_token": ...}`.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "tokens", request_body(content = RefreshRequest, description = "Optional when a bearer token is sent"),
-    security(("bearer" = []), ()),
+    security(("bearer" = []), ("oauth2_password" = []), ()),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "No valid access or refresh token", body = Problem, content_type = "application/problem+json"),
@@ -410,7 +410,7 @@ impl From<crate::store::UserRecord> for Profile {
 }
 
 /// The profile of the user the access token belongs to.
-#[utoipa::path(get, path = "/api/auth/me", tag = "profile", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/auth/me", tag = "profile", security(("bearer" = []), ("oauth2_password" = [])),
     responses(
         (status = 200, description = "The profile", body = Profile),
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`", body = Problem, content_type = "application/problem+json"),

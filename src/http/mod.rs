@@ -6,7 +6,9 @@ pub mod meta;
 pub mod middleware;
 pub mod pages;
 pub mod password;
+pub mod profile;
 pub mod sessions;
+pub mod token;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -17,7 +19,7 @@ use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -25,7 +27,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "gatehouse", description = "Authentication server: registration, email verification, login, tokens."),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "registration", description = "Create and confirm accounts"),
         (name = "tokens", description = "Sign in, refresh, sign out"),
@@ -37,9 +39,10 @@ use utoipa_swagger_ui::SwaggerUi;
 )]
 struct ApiDoc;
 
-struct BearerAuth;
+/// Bearer tokens, and the OAuth 2.0 password flow that gets them.
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -50,6 +53,14 @@ impl Modify for BearerAuth {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        // What /docs "Authorize" uses: it posts the password grant to the token endpoint.
+        components.add_security_scheme(
+            "oauth2_password",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::Password(Password::new("/api/auth/token", Scopes::new()))],
+                "Sign in with your email address (or username) and password: the OAuth 2.0 password grant at POST /api/auth/token.",
+            )),
         );
     }
 }
@@ -64,6 +75,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(password::router())
         .merge(sessions::router())
+        .merge(profile::router())
+        .merge(token::router())
         .merge(meta::router())
 }
 

@@ -14,6 +14,7 @@
 
 pub mod source;
 
+use crate::auth::password::classify_hash;
 use crate::config::Config;
 use crate::domain::{BdMobile, DateOfBirth, Email, Gender, PersonName, Username};
 use crate::store::{ImportOutcome, NewUser, Store};
@@ -73,22 +74,6 @@ pub struct Summary {
     pub aborted: bool,
 }
 
-/// Hash formats gatehouse verifies at login (legacy ones are upgraded to Argon2id then).
-pub fn known_hash_format(phc: &str) -> Option<&'static str> {
-    let bcrypt = ["$2a$", "$2b$", "$2y$"];
-    if bcrypt.iter().any(|p| phc.starts_with(p)) && phc.len() == 60 {
-        Some("bcrypt")
-    } else if phc.starts_with("$argon2id$") || phc.starts_with("$argon2i$") {
-        Some("argon2")
-    } else if phc.starts_with("$pbkdf2-sha256$") && phc.split('$').count() == 5 {
-        Some("passlib-pbkdf2-sha256")
-    } else if phc.starts_with("pbkdf2_sha256$") && phc.split('$').count() == 4 {
-        Some("django-pbkdf2-sha256")
-    } else {
-        None
-    }
-}
-
 fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -112,13 +97,7 @@ fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Validates one row into the user to insert, or every problem of the row.
-pub fn validate(
-    row: &ImportRow,
-    line: usize,
-    config: &Config,
-    roles: &[String],
-    now: DateTime<Utc>,
-) -> Result<NewUser, Vec<RowError>> {
+pub fn validate(row: &ImportRow, line: usize, config: &Config, now: DateTime<Utc>) -> Result<NewUser, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut fail = |field: &str, reason: String| {
         errors.push(RowError {
@@ -153,17 +132,17 @@ pub fn validate(
         present(&row.username).and_then(|v| Username::parse(v).map_err(|e| fail("username", e.message)).ok());
     let password_hash = present(&row.password_hash).map(str::to_string);
     if let Some(h) = &password_hash {
-        if known_hash_format(h).is_none() {
-            fail("password_hash", "is not a hash format gatehouse can verify (bcrypt $2a$/$2b$/$2y$, argon2, passlib $pbkdf2-sha256$, Django pbkdf2_sha256$)".into());
+        if classify_hash(h).is_none() {
+            fail("password_hash", "is not a hash format gatehouse can verify (bcrypt $2a$/$2b$/$2y$, Argon2 PHC, passlib $pbkdf2-sha256$/$pbkdf2-sha512$, Django pbkdf2_sha256$) or its cost is out of range".into());
         }
     }
-    let role = present(&row.role)
-        .unwrap_or(roles.first().map(String::as_str).unwrap_or("user"))
-        .to_string();
-    if !roles.iter().any(|r| r == &role) {
+    let roles = &config.roles;
+    let role = present(&row.role).unwrap_or(roles.default_role().as_str()).to_string();
+    if !roles.contains(&role) {
+        let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
         fail(
             "role",
-            format!("must be one of the configured roles: {}", roles.join(", ")),
+            format!("must be one of the configured roles (ROLES): {}", names.join(", ")),
         );
     }
     if present(&row.totp_secret).is_some() {
@@ -205,7 +184,6 @@ pub fn validate(
 pub async fn run(
     store: &dyn Store,
     config: &Config,
-    roles: &[String],
     rows: Vec<Result<(usize, ImportRow), RowError>>,
     options: &ImportOptions,
     now: DateTime<Utc>,
@@ -221,7 +199,7 @@ pub async fn run(
                 continue;
             }
         };
-        match validate(row, *line, config, roles, now) {
+        match validate(row, *line, config, now) {
             Ok(user) => {
                 if let Some(first) = seen.insert(user.email_canonical.clone(), *line) {
                     summary.errors.push(RowError {

@@ -145,6 +145,19 @@ pub trait Store: Send + Sync + 'static {
     // --- audit ---
     async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events_for_user(&self, user_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+
+    // --- issue 8: usernames and profile edits (kept at the end of the trait so parallel work
+    // --- adding methods elsewhere merges cleanly) ---
+    /// Looks up by the canonical (lower-cased) username.
+    async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>>;
+    /// Applies the fields set in `changes` in one statement; `None` if the user is gone. A
+    /// username another account holds (ignoring case) is `Duplicate("username")`.
+    async fn update_profile(
+        &self,
+        user_id: Uuid,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

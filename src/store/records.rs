@@ -193,3 +193,22 @@ pub enum ImportOutcome {
     /// Another account holds this unique value (`username`).
     Conflict(&'static str),
 }
+
+/// A username as stored: as typed, and the lower-case key that keeps it unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUsername {
+    pub username: String,
+    pub canonical: String,
+}
+
+/// The fields a profile edit changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    /// `Some(None)` removes the username, `Some(Some(..))` sets it.
+    pub username: Option<Option<StoredUsername>>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Option<String>,
+    pub mobile: Option<String>,
+}

@@ -568,6 +568,46 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_canonical = ?1");
+        Ok(sqlx::query_as(&sql)
+            .bind(username_canonical)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn update_profile(
+        &self,
+        user_id: Uuid,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>> {
+        let sql = format!(
+            "UPDATE users SET \
+             username = CASE WHEN ?2 THEN ?3 ELSE username END, \
+             username_canonical = CASE WHEN ?2 THEN ?4 ELSE username_canonical END, \
+             first_name = COALESCE(?5, first_name), last_name = COALESCE(?6, last_name), \
+             date_of_birth = COALESCE(?7, date_of_birth), gender = COALESCE(?8, gender), \
+             mobile = COALESCE(?9, mobile), updated_at = ?10 \
+             WHERE id = ?1 RETURNING {USER_COLUMNS}"
+        );
+        let username = changes.username.as_ref();
+        sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(username.is_some())
+            .bind(username.and_then(|u| u.as_ref()).map(|u| u.username.as_str()))
+            .bind(username.and_then(|u| u.as_ref()).map(|u| u.canonical.as_str()))
+            .bind(&changes.first_name)
+            .bind(&changes.last_name)
+            .bind(changes.date_of_birth)
+            .bind(&changes.gender)
+            .bind(&changes.mobile)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_unique)
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefreshToken) -> StoreResult<()> {

@@ -5,8 +5,12 @@ mod common;
 
 mod foundation_flow;
 mod import;
+mod legacy_hashes;
 mod password_change;
 mod password_reset;
 mod registration;
+mod roles;
 mod sessions;
+mod token_endpoint;
+mod usernames;
 mod verification;

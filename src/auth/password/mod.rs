@@ -1,0 +1,328 @@
+//! Hashing and verifying passwords (OWASP ASVS V6, NIST SP 800-63B §5.1.1.2).
+//!
+//! Argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1). Each hash holds ~19 MiB and tens
+//! of milliseconds of CPU, so it runs on the blocking pool behind a semaphore sized to the cores:
+//! under a login flood requests queue here instead of exhausting memory or starving the runtime.
+//! The owned permit moves into the blocking closure, so a client that disconnects mid-login
+//! cannot release it while its hash still runs. Verifying a legacy hash (bcrypt, PBKDF2, foreign
+//! Argon2) goes through the same path.
+//!
+//! # Hashes from other systems
+//!
+//! [`legacy`] parses and verifies the formats a migrated database holds (bcrypt, passlib's
+//! PBKDF2 and Argon2, Django's PBKDF2); [`classify_hash`] is what `gatehouse import` uses to
+//! refuse anything else. A hash that verifies but is not gatehouse's current Argon2id (another
+//! algorithm, or Argon2id with other parameters — also ours after the constants below are
+//! raised) reports `needs_rehash`, and login stores a fresh Argon2id hash in its place.
+//!
+//! Legacy hashes were made from the password as typed (passlib and Django do not normalise),
+//! while gatehouse hashes its NFKC form: for a legacy hash both forms are tried.
+//!
+//! # Timing — decision
+//!
+//! A failed login must not tell an attacker whether the account exists, whatever format its
+//! hash is in. The rule, applied inside the one blocking task so it cannot be skipped:
+//!
+//! - **Every verification runs exactly one Argon2id at the current parameters**: against the
+//!   account's hash if that is a current gatehouse hash, otherwise against a fixed dummy hash —
+//!   for an unknown account, an account without a password, an unparseable stored hash, *and*
+//!   after checking a legacy hash (whether it matched or not).
+//! - So no failure is cheaper than the unknown-account case. A legacy check is *added* cost:
+//!   PBKDF2 at passlib's 29,000 rounds adds a few milliseconds, but an expensive legacy hash
+//!   (bcrypt cost 12 takes ~0.35 s on the development machine, about eight Argon2id's worth)
+//!   makes a wrong password for that account measurably slower than for an unknown address.
+//!   That residual is accepted and bounded: it exists only until the account's first
+//!   successful login (which upgrades the hash), nothing extra is done for a wrong password,
+//!   and [`legacy`]'s cost bounds cap it.
+//!   Padding every failure to the slowest legacy cost would hide it, but would need that cost
+//!   known before the first such login, so it is left to a later change if it proves needed.
+
+pub mod legacy;
+
+pub use legacy::{classify_hash, HashScheme};
+
+use crate::domain::Password;
+use anyhow::Context;
+use argon2::password_hash::{PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use legacy::StoredHash;
+use rand::rngs::OsRng;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// OWASP Password Storage Cheat Sheet, Argon2id first option.
+pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+pub const ARGON2_ITERATIONS: u32 = 2;
+pub const ARGON2_PARALLELISM: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    pub matches: bool,
+    /// The stored hash uses other parameters or another algorithm: store a fresh one.
+    pub needs_rehash: bool,
+}
+
+impl Verification {
+    const NO_MATCH: Verification = Verification {
+        matches: false,
+        needs_rehash: false,
+    };
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<String>,
+}
+
+impl PasswordHasher {
+    pub fn new(concurrency: usize) -> anyhow::Result<Self> {
+        let dummy = hash_blocking("gatehouse-dummy-password-for-timing")?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash: Arc::new(dummy),
+        })
+    }
+
+    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+        let pw = password.expose().to_string();
+        self.run(move || hash_blocking(&pw)).await?
+    }
+
+    /// Verifies `password` against `stored` (any format [`classify_hash`] accepts), or against
+    /// the dummy hash when there is no stored hash (unknown user, account without password), so
+    /// the time taken does not reveal which (see the module docs).
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<Verification> {
+        let candidates = Candidates {
+            normalised: password.expose().to_string(),
+            typed: password.expose_typed().map(str::to_string),
+        };
+        let stored = stored.map(str::to_string);
+        let dummy = self.dummy_hash.clone();
+        self.run(move || verify_blocking(&candidates, stored.as_deref(), &dummy))
+            .await
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .context("password hasher closed")?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(work)
+        })
+        .await
+        .context("password hashing task failed")
+    }
+}
+
+/// The forms of one login password worth trying.
+struct Candidates {
+    /// NFKC: what gatehouse hashes.
+    normalised: String,
+    /// As typed, when NFKC changed it: what other systems hashed.
+    typed: Option<String>,
+}
+
+fn argon2() -> Argon2<'static> {
+    // Constant, valid parameters: `Params::new` only fails on out-of-range values.
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, None)
+        .unwrap_or_else(|_| unreachable!("constant Argon2 parameters are valid"));
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    Ok(hash.to_string())
+}
+
+/// The timing rule of the module docs: exactly one current-parameter Argon2id on every path.
+fn verify_blocking(candidates: &Candidates, stored: Option<&str>, dummy: &str) -> Verification {
+    let parsed = stored.and_then(StoredHash::parse);
+    match parsed {
+        Some(own) if own.is_argon2id_with(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM) => Verification {
+            matches: own.verify(candidates.normalised.as_bytes()),
+            needs_rehash: false,
+        },
+        Some(other) => {
+            let matches = candidates
+                .typed
+                .iter()
+                .chain(std::iter::once(&candidates.normalised))
+                .any(|c| other.verify(c.as_bytes()));
+            burn_dummy(dummy);
+            Verification {
+                matches,
+                needs_rehash: matches,
+            }
+        }
+        None => {
+            if stored.is_some() {
+                // Import refuses such hashes, so one here was written some other way.
+                tracing::warn!("the stored password hash is in no format gatehouse can verify; the login fails");
+            }
+            burn_dummy(dummy);
+            Verification::NO_MATCH
+        }
+    }
+}
+
+/// One Argon2id at the current parameters whose answer is thrown away.
+fn burn_dummy(dummy: &str) {
+    if let Some(h) = StoredHash::parse(dummy) {
+        let _ = h.verify(b"not the dummy password");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_wrong_passwords_do_not() {
+        let hasher = PasswordHasher::new(2).unwrap();
+        let pw = Password::for_verification("correct horse battery staple");
+        let phc = hasher.hash(&pw).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let ok = hasher.verify(&pw, Some(&phc)).await.unwrap();
+        assert_eq!(
+            ok,
+            Verification {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        let bad = hasher
+            .verify(&Password::for_verification("wrong"), Some(&phc))
+            .await
+            .unwrap();
+        assert!(!bad.matches);
+        let unknown = hasher.verify(&pw, None).await.unwrap();
+        assert!(!unknown.matches);
+    }
+
+    #[tokio::test]
+    async fn weaker_argon2_parameters_ask_for_a_rehash() {
+        let params = Params::new(4096, 1, 1, None).unwrap();
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"s3cret-pass", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        let hasher = PasswordHasher::new(1).unwrap();
+        let v = hasher
+            .verify(&Password::for_verification("s3cret-pass"), Some(&weak))
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+    }
+
+    fn fixture(scheme: &str) -> (String, String) {
+        let raw = include_str!("../../../tests/fixtures/legacy_hashes.json");
+        let all: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let f = all["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["scheme"] == scheme)
+            .unwrap_or_else(|| panic!("no {scheme} fixture"));
+        (
+            f["password"].as_str().unwrap().to_string(),
+            f["hash"].as_str().unwrap().to_string(),
+        )
+    }
+
+    #[tokio::test]
+    async fn legacy_hashes_verify_as_typed_and_ask_for_a_rehash() {
+        let hasher = PasswordHasher::new(2).unwrap();
+        // The argon2i and pbkdf2-sha512 fixtures are of a Bengali password whose NFKC form differs.
+        for scheme in [
+            "bcrypt",
+            "argon2id",
+            "argon2i",
+            "passlib-pbkdf2-sha512",
+            "django-pbkdf2-sha256",
+        ] {
+            let (password, hash) = fixture(scheme);
+            let v = hasher
+                .verify(&Password::for_verification(&password), Some(&hash))
+                .await
+                .unwrap();
+            assert_eq!(
+                v,
+                Verification {
+                    matches: true,
+                    needs_rehash: true
+                },
+                "{scheme}"
+            );
+            let wrong = hasher
+                .verify(&Password::for_verification("not the password at all"), Some(&hash))
+                .await
+                .unwrap();
+            assert_eq!(wrong, Verification::NO_MATCH, "{scheme}");
+        }
+        let (bengali, _) = fixture("argon2i");
+        assert!(Password::for_verification(&bengali).expose_typed().is_some());
+    }
+
+    #[tokio::test]
+    async fn unverifiable_stored_hashes_never_match() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        for stored in ["correct horse battery staple", "$1$37105UzP$pXaDGmXEtK7HjF4johRG01", ""] {
+            let v = hasher
+                .verify(
+                    &Password::for_verification("correct horse battery staple"),
+                    Some(stored),
+                )
+                .await
+                .unwrap();
+            assert_eq!(v, Verification::NO_MATCH, "{stored:?}");
+        }
+    }
+
+    /// The timing rule, held without a clock: every path — own hash, each legacy format, an
+    /// unknown account, a malformed stored hash — runs exactly one Argon2id at the current
+    /// parameters, so none of them answers faster than an unknown account.
+    #[test]
+    fn every_path_runs_exactly_one_current_argon2id() {
+        let dummy = hash_blocking("dummy for the test").unwrap();
+        let own = hash_blocking("the right password").unwrap();
+        let (password, cheap) = fixture("passlib-pbkdf2-sha256");
+        let candidates = |p: &str| Candidates {
+            normalised: p.to_string(),
+            typed: None,
+        };
+        let cases: [(&str, Option<&str>); 5] = [
+            ("own hash", Some(&own)),
+            ("legacy hash", Some(&cheap)),
+            ("unknown account", None),
+            ("malformed stored hash", Some("md5$not-a-hash")),
+            (
+                "weaker argon2",
+                Some("$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ$eSTH2z3NZn3qvXqs+BvOH2DDx4Vl3ieKEN+Gp1RoHMc"),
+            ),
+        ];
+        for (name, stored) in cases {
+            for attempt in ["a wrong password", password.as_str(), "the right password"] {
+                legacy::CURRENT_ARGON2_RUNS.with(|c| c.set(0));
+                verify_blocking(&candidates(attempt), stored, &dummy);
+                let runs = legacy::CURRENT_ARGON2_RUNS.with(|c| c.get());
+                assert_eq!(runs, 1, "{name} with {attempt:?} ran {runs} current Argon2id");
+            }
+        }
+        assert!(verify_blocking(&candidates(&password), Some(&cheap), &dummy).matches);
+    }
+}
