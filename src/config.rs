@@ -62,6 +62,8 @@ pub struct Config {
     /// `token` query parameter and call the API.
     pub verify_email_url: Option<Url>,
     pub reset_password_url: Option<Url>,
+    /// How recent an MFA user's second factor must be for sensitive changes (step-up).
+    pub mfa_step_up_window: Duration,
 }
 
 impl Default for Config {
@@ -94,6 +96,7 @@ impl Default for Config {
             password_history: 5,
             verify_email_url: None,
             reset_password_url: None,
+            mfa_step_up_window: Duration::minutes(10),
         }
     }
 }
@@ -271,6 +274,12 @@ impl Config {
             ),
             verify_email_url: r.optional_url("VERIFY_EMAIL_URL"),
             reset_password_url: r.optional_url("RESET_PASSWORD_URL"),
+            mfa_step_up_window: r.duration(
+                "MFA_STEP_UP_WINDOW",
+                d.mfa_step_up_window,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod extract;
 pub mod meta;
+pub mod mfa;
 pub mod middleware;
 pub mod pages;
 pub mod password;
@@ -29,6 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "registration", description = "Create and confirm accounts"),
         (name = "tokens", description = "Sign in, refresh, sign out"),
         (name = "password", description = "Forgotten, reset and changed passwords"),
+        (name = "mfa", description = "Two-step sign-in: TOTP apps, emailed codes, recovery codes, step-up, passwordless codes"),
         (name = "profile", description = "The signed-in user"),
         (name = "operations", description = "Health and public keys"),
     )
@@ -61,6 +63,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(password::router())
+        .merge(mfa::router())
         .merge(meta::router())
 }
 
