@@ -6,6 +6,8 @@ mod common;
 mod foundation_flow;
 mod mfa_enrol;
 mod mfa_login;
+mod mfa_otp;
+mod mfa_step_up;
 mod mfa_support;
 mod password_change;
 mod password_reset;
