@@ -447,6 +447,16 @@ mod tests {
     }
 
     #[test]
+    fn mfa_step_up_window_defaults_to_ten_minutes() {
+        assert_eq!(load(&[]).unwrap().mfa_step_up_window, Duration::minutes(10));
+        assert_eq!(
+            load(&[("MFA_STEP_UP_WINDOW", "5m")]).unwrap().mfa_step_up_window,
+            Duration::minutes(5)
+        );
+        assert!(load(&[("MFA_STEP_UP_WINDOW", "2s")]).is_err());
+    }
+
+    #[test]
     fn every_bad_setting_is_named() {
         let err = load(&[
             ("BIND_ADDR", "nowhere"),

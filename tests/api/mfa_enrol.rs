@@ -103,3 +103,25 @@ both!(
     an_unfinished_enrolment_changes_nothing,
     email_enrolment_mails_a_code_that_turns_it_on,
 );
+
+#[test]
+fn every_mfa_endpoint_is_in_the_openapi_document() {
+    let doc = serde_json::to_value(gatehouse::http::openapi()).unwrap();
+    for path in [
+        "/api/auth/mfa/enable",
+        "/api/auth/mfa/verify",
+        "/api/auth/mfa/challenge",
+        "/api/auth/mfa/challenge/send",
+        "/api/auth/mfa/step-up",
+        "/api/auth/mfa/send-code",
+        "/api/auth/mfa/disable",
+        "/api/auth/mfa/recovery-codes",
+        "/api/auth/otp/request",
+        "/api/auth/otp/login",
+    ] {
+        assert!(
+            doc["paths"][path]["post"].is_object(),
+            "{path} missing from /openapi.json"
+        );
+    }
+}
