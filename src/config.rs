@@ -65,6 +65,8 @@ pub struct Config {
     pub reset_password_url: Option<Url>,
     /// `ROLES`, `ROLE_PERMISSIONS`, `DEFAULT_ROLE`: the roles users can have and what each may do.
     pub roles: Roles,
+    /// How recent an MFA user's second factor must be for sensitive changes (step-up).
+    pub mfa_step_up_window: Duration,
 }
 
 impl Default for Config {
@@ -98,6 +100,7 @@ impl Default for Config {
             verify_email_url: None,
             reset_password_url: None,
             roles: Roles::default(),
+            mfa_step_up_window: Duration::minutes(10),
         }
     }
 }
@@ -285,6 +288,12 @@ impl Config {
             verify_email_url: r.optional_url("VERIFY_EMAIL_URL"),
             reset_password_url: r.optional_url("RESET_PASSWORD_URL"),
             roles,
+            mfa_step_up_window: r.duration(
+                "MFA_STEP_UP_WINDOW",
+                d.mfa_step_up_window,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -449,6 +458,16 @@ mod tests {
         assert_eq!(c.min_age, 13);
         assert!(c.smtp_url.is_none());
         assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn mfa_step_up_window_defaults_to_ten_minutes() {
+        assert_eq!(load(&[]).unwrap().mfa_step_up_window, Duration::minutes(10));
+        assert_eq!(
+            load(&[("MFA_STEP_UP_WINDOW", "5m")]).unwrap().mfa_step_up_window,
+            Duration::minutes(5)
+        );
+        assert!(load(&[("MFA_STEP_UP_WINDOW", "2s")]).is_err());
     }
 
     #[test]

@@ -9,14 +9,20 @@
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
-use crate::auth::sessions::{self, TokenPair};
+use crate::auth::mfa::challenge::{self, LoginOutcome};
+use crate::auth::sessions;
 use crate::domain::{Email, Password, Username};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::store::UserRecord;
 use serde_json::json;
 
-pub async fn login(state: &AppState, identifier: &str, password: &Password, client: &ClientInfo) -> Result<TokenPair> {
+pub async fn login(
+    state: &AppState,
+    identifier: &str,
+    password: &Password,
+    client: &ClientInfo,
+) -> Result<LoginOutcome> {
     let now = state.now();
     let user = find_account(state, identifier).await?;
     let verification = state
@@ -76,6 +82,21 @@ pub async fn login(state: &AppState, identifier: &str, password: &Password, clie
         let phc = state.hasher.hash(password).await?;
         state.store.update_password_hash(user.id, &phc, now).await?;
     }
+    if user.mfa_enabled {
+        // No tokens yet: the second factor finishes the login at /api/auth/mfa/challenge.
+        let step = challenge::begin(state, &user, crate::store::TokenPurpose::MfaChallengeAfterPassword).await?;
+        audit::record(
+            state.store.as_ref(),
+            now,
+            "login",
+            Some(user.id),
+            client,
+            Outcome::Success,
+            json!({ "method": "password", "mfa_required": true }),
+        )
+        .await;
+        return Ok(LoginOutcome::MfaRequired(step));
+    }
     let pair = sessions::start_session(state, &user, &["pwd"], client).await?;
     state.store.record_login(user.id, now).await?;
     audit::record(
@@ -88,7 +109,7 @@ pub async fn login(state: &AppState, identifier: &str, password: &Password, clie
         json!({ "method": "password" }),
     )
     .await;
-    Ok(pair)
+    Ok(LoginOutcome::Tokens(pair))
 }
 
 /// The account named by an email address or a username. (Malformed input simply finds

@@ -2,6 +2,7 @@
 
 pub mod keys;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod password_change;
 pub mod profile;

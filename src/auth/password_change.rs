@@ -154,6 +154,7 @@ pub async fn change(
         .user_by_id(caller.user_id)
         .await?
         .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
+    crate::auth::mfa::require_step_up(state, caller, &user)?;
     let Some(stored) = user.password_hash.as_deref() else {
         return Err(Error::bad_request(
             "no_password_set",

@@ -98,7 +98,7 @@ pub async fn start_session(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pair(
+pub(crate) fn pair(
     state: &AppState,
     user: &UserRecord,
     session_id: Uuid,

@@ -108,7 +108,8 @@ impl TokenIssuer {
             sub: spec.user_id.to_string(),
             sid: spec.session_id.to_string(),
             role: spec.role.clone(),
-            mfa: spec.amr.iter().any(|m| m != "pwd"),
+            // `mfa` is in `amr` exactly when two different factors were used (see auth::mfa).
+            mfa: spec.amr.iter().any(|m| m == "mfa"),
             amr: spec.amr.clone(),
             auth_time: spec.auth_time.timestamp(),
             iat,

@@ -2,6 +2,7 @@
 //! request into domain types, call one service function and shape the answer.
 
 use crate::app::AppState;
+use crate::auth::mfa::challenge::LoginOutcome;
 use crate::auth::registration::{self, Registration};
 use crate::auth::secrets::{NumericCode, OpaqueToken};
 use crate::auth::sessions::{self, AuthUser, TokenPair};
@@ -285,7 +286,7 @@ pub struct LoginRequest {
 /// Sign in with email (or username) and password.
 #[utoipa::path(post, path = "/api/auth/login", tag = "tokens", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 200, description = "Signed in: a token pair, or for an MFA user `{mfa_required: true, mfa_token, methods}` to finish at `/api/auth/mfa/challenge`", body = LoginOutcome),
         (status = 401, description = "`invalid_credentials`: unknown email or username, or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
@@ -294,7 +295,7 @@ async fn login_handler(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<LoginRequest>,
-) -> Result<axum::Json<TokenPair>> {
+) -> Result<axum::Json<LoginOutcome>> {
     let mut f = Fields::default();
     let email = f.take("email", body.email.as_deref(), |v| Ok(v.to_string()));
     let password = f.take("password", body.password.as_deref(), |v| {

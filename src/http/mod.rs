@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod extract;
 pub mod meta;
+pub mod mfa;
 pub mod middleware;
 pub mod pages;
 pub mod password;
@@ -32,6 +33,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "registration", description = "Create and confirm accounts"),
         (name = "tokens", description = "Sign in, refresh, sign out"),
         (name = "password", description = "Forgotten, reset and changed passwords"),
+        (name = "mfa", description = "Two-step sign-in: TOTP apps, emailed codes, recovery codes, step-up, passwordless codes"),
         (name = "profile", description = "The signed-in user"),
         (name = "sessions", description = "The signed-in user's logins"),
         (name = "operations", description = "Health and public keys"),
@@ -77,6 +79,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(profile::router())
         .merge(token::router())
+        .merge(mfa::router())
         .merge(meta::router())
 }
 

@@ -96,6 +96,7 @@ pub struct ChangePasswordRequest {
         (status = 200, description = "Password changed", body = MessageResponse),
         (status = 400, description = "`no_password_set`: the account signs in through a provider only", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required`: an MFA user's token needs a second factor from the last `MFA_STEP_UP_WINDOW` (POST /api/auth/mfa/step-up)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_current_password`, or the new password breaks the policy", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn change_password(

@@ -12,13 +12,14 @@
 
 use crate::app::AppState;
 use crate::auth::login;
+use crate::auth::mfa::challenge::LoginOutcome;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{self, TokenPair};
 use crate::domain::Password;
-use crate::error::{OAuthError, OAuthErrorBody};
+use crate::error::{Error, OAuthError, OAuthErrorBody};
 use crate::http::extract::ClientInfo;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -134,6 +135,7 @@ fn check_client(headers: &HeaderMap, form: &Form) -> Result<(), OAuthError> {
         (status = 200, description = "Tokens (RFC 6749 §5.1)", body = TokenPair),
         (status = 400, description = "`invalid_request`, `invalid_grant` or `unsupported_grant_type` (RFC 6749 §5.2)", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`: a client secret was sent", body = OAuthErrorBody),
+        (status = 403, description = "`mfa_required`: the account uses MFA; the body carries `mfa_token` and `methods` for `/api/auth/mfa/challenge`"),
     ))]
 async fn token(
     State(state): State<AppState>,
@@ -147,7 +149,23 @@ async fn token(
         "password" => {
             let username = form.required("username")?;
             let password = Password::for_verification(form.required("password")?);
-            login::login(&state, username, &password, &client).await?
+            match login::login(&state, username, &password, &client).await? {
+                LoginOutcome::Tokens(pair) => pair,
+                // OAuth 2.0 has no second step; answer as Auth0's MFA grant does, never with
+                // tokens: the client finishes at /api/auth/mfa/challenge with the mfa_token.
+                LoginOutcome::MfaRequired(step) => {
+                    let mut body =
+                        serde_json::to_value(&step).map_err(|e| OAuthError::Other(Error::Internal(e.into())))?;
+                    body["error"] = "mfa_required".into();
+                    body["error_description"] =
+                        "this account uses multi-factor authentication: send the mfa_token and a code to /api/auth/mfa/challenge".into();
+                    let mut response = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    return Ok(response);
+                }
+            }
         }
         "refresh_token" => {
             let presented = OpaqueToken::from_presented(form.required("refresh_token")?.trim());

@@ -8,6 +8,9 @@ pub enum Template {
     AccountExists,
     PasswordReset,
     PasswordChanged,
+    MfaCode,
+    MfaEnabled,
+    MfaDisabled,
 }
 
 impl Template {
@@ -28,6 +31,18 @@ impl Template {
             Template::PasswordChanged => (
                 include_str!("templates/password_changed.txt"),
                 include_str!("templates/password_changed.html"),
+            ),
+            Template::MfaCode => (
+                include_str!("templates/mfa_code.txt"),
+                include_str!("templates/mfa_code.html"),
+            ),
+            Template::MfaEnabled => (
+                include_str!("templates/mfa_enabled.txt"),
+                include_str!("templates/mfa_enabled.html"),
+            ),
+            Template::MfaDisabled => (
+                include_str!("templates/mfa_disabled.txt"),
+                include_str!("templates/mfa_disabled.html"),
             ),
         }
     }

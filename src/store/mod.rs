@@ -158,6 +158,53 @@ pub trait Store: Send + Sync + 'static {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>>;
+
+    // --- mfa ---
+    /// Stores a pending factor, replacing an earlier pending one of the same method.
+    /// `Duplicate("key")` when that method is already active.
+    async fn save_pending_mfa_factor(&self, factor: &NewMfaFactor) -> StoreResult<()>;
+    /// Every factor of the user, pending and active.
+    async fn mfa_factors(&self, user_id: Uuid) -> StoreResult<Vec<MfaFactorRecord>>;
+    /// In one transaction: marks the pending factor active, sets `users.mfa_enabled` and, when
+    /// `recovery_hashes` is not empty, replaces the user's recovery codes with them. `false` if the
+    /// factor was not pending any more (a concurrent verify won).
+    async fn activate_mfa_factor(
+        &self,
+        factor_id: Uuid,
+        user_id: Uuid,
+        recovery_hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Replaces every recovery code of the user (used or not) with new ones.
+    async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], now: DateTime<Utc>) -> StoreResult<()>;
+    /// Spends one unused recovery code; `false` if no unused code has this hash.
+    async fn consume_recovery_code(&self, user_id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn unused_recovery_codes(&self, user_id: Uuid) -> StoreResult<i64>;
+    /// Removes every factor and recovery code and clears `users.mfa_enabled`.
+    async fn disable_mfa(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records `step` as the last accepted TOTP time step if it is later than the stored one;
+    /// `false` means the step (or a later one) was already used: a replay.
+    async fn claim_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
+    /// Counts a wrong MFA code for the user; on reaching `max` the counter restarts and MFA is
+    /// locked until `lock_until`. Returns the lock end if one is (now) in force.
+    async fn record_mfa_failure(
+        &self,
+        user_id: Uuid,
+        max: u32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn clear_mfa_failures(&self, user_id: Uuid) -> StoreResult<()>;
+    async fn mfa_locked_until(&self, user_id: Uuid) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Sets a session's `amr` and `auth_time` after a step-up, revokes its live refresh tokens
+    /// and adds `fresh` as the family's new live token, in one transaction.
+    async fn step_up_session(
+        &self,
+        session_id: Uuid,
+        amr: &str,
+        auth_time: DateTime<Utc>,
+        fresh: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

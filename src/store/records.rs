@@ -52,6 +52,14 @@ pub enum TokenPurpose {
     /// The 6-digit code in the same mail.
     EmailVerificationCode,
     PasswordReset,
+    /// A 6-digit MFA code sent by mail (enrolment, login challenge, step-up, disable).
+    MfaEmailCode,
+    /// A 6-digit code for passwordless sign-in by mail (`/api/auth/otp/*`).
+    OtpLogin,
+    /// An `mfa_token` handed out after a correct password.
+    MfaChallengeAfterPassword,
+    /// An `mfa_token` handed out after a correct passwordless OTP code.
+    MfaChallengeAfterEmailOtp,
 }
 
 impl TokenPurpose {
@@ -60,6 +68,10 @@ impl TokenPurpose {
             TokenPurpose::EmailVerificationLink => "email_verification",
             TokenPurpose::EmailVerificationCode => "email_verification_code",
             TokenPurpose::PasswordReset => "password_reset",
+            TokenPurpose::MfaEmailCode => "mfa_email_code",
+            TokenPurpose::OtpLogin => "otp_login",
+            TokenPurpose::MfaChallengeAfterPassword => "mfa_challenge_pwd",
+            TokenPurpose::MfaChallengeAfterEmailOtp => "mfa_challenge_email",
         }
     }
 }
@@ -211,4 +223,36 @@ pub struct ProfileChanges {
     pub date_of_birth: Option<NaiveDate>,
     pub gender: Option<String>,
     pub mobile: Option<String>,
+}
+
+// --- mfa ---
+
+/// A second factor being enrolled (`pending`) or in use (`active`).
+#[derive(Debug, Clone)]
+pub struct NewMfaFactor {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// `totp` or `email`.
+    pub method: String,
+    /// The sealed TOTP key (never the plain key); `None` for email.
+    pub secret: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MfaFactorRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub method: String,
+    pub secret: Option<Vec<u8>>,
+    /// `pending` or `active`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+}
+
+impl MfaFactorRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
 }

@@ -1,0 +1,277 @@
+//! The second step of a login (`mfa_token` + code → tokens) and step-up of a live session.
+
+use super::codes::{self, CodeUse};
+use super::{active_factors, combined_amr, user_gone, Method, CHALLENGE_TTL};
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::secrets::OpaqueToken;
+use crate::auth::sessions::{self, AuthUser, TokenPair};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::store::{NewOneTimeToken, NewRefreshToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+const CHALLENGES: [TokenPurpose; 2] = [
+    TokenPurpose::MfaChallengeAfterPassword,
+    TokenPurpose::MfaChallengeAfterEmailOtp,
+];
+
+/// What a correct first factor gets: tokens, or (MFA user) the challenge to finish.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LoginOutcome {
+    Tokens(TokenPair),
+    MfaRequired(MfaRequired),
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`: no tokens yet, finish with `POST /api/auth/mfa/challenge`.
+    pub mfa_required: bool,
+    /// Single-use, valid for `expires_in` seconds, good only for `/api/auth/mfa/challenge*`.
+    pub mfa_token: String,
+    /// Factors that can finish this login (`totp`, `email`, `recovery`).
+    pub methods: Vec<Method>,
+    pub expires_in: i64,
+}
+
+fn first_factor(purpose: TokenPurpose) -> &'static str {
+    match purpose {
+        TokenPurpose::MfaChallengeAfterEmailOtp => "email",
+        _ => "pwd",
+    }
+}
+
+/// Issues an `mfa_token` for a user who just passed the first factor (`purpose` says which).
+pub async fn begin(state: &AppState, user: &UserRecord, purpose: TokenPurpose) -> Result<MfaRequired> {
+    let now = state.now();
+    let methods = methods_after(state, user, purpose).await?;
+    let token = OpaqueToken::generate();
+    state
+        .store
+        .insert_one_time_token(&NewOneTimeToken {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            purpose,
+            token_hash: token.hash(),
+            expires_at: now + CHALLENGE_TTL,
+            created_at: now,
+        })
+        .await?;
+    Ok(MfaRequired {
+        mfa_required: true,
+        mfa_token: token.expose().to_string(),
+        methods,
+        expires_in: CHALLENGE_TTL.num_seconds(),
+    })
+}
+
+async fn methods_after(state: &AppState, user: &UserRecord, purpose: TokenPurpose) -> Result<Vec<Method>> {
+    let mut methods = Vec::new();
+    for f in active_factors(state, user.id).await? {
+        match f.method.as_str() {
+            "totp" => methods.push(Method::Totp),
+            // After a passwordless mail code the mailbox is already proven: not a second factor.
+            "email" if purpose != TokenPurpose::MfaChallengeAfterEmailOtp => methods.push(Method::Email),
+            _ => {}
+        }
+    }
+    if state.store.unused_recovery_codes(user.id).await? > 0 {
+        methods.push(Method::Recovery);
+    }
+    Ok(methods)
+}
+
+fn invalid_mfa_token(message: &str) -> Error {
+    Error::unauthorized("invalid_mfa_token", format!("{message}; sign in again"))
+}
+
+async fn live_challenge(state: &AppState, presented: &OpaqueToken) -> Result<(OneTimeTokenRecord, TokenPurpose)> {
+    let now = state.now();
+    for purpose in CHALLENGES {
+        if let Some(record) = state.store.one_time_token_by_hash(purpose, &presented.hash()).await? {
+            if record.used_at.is_some() {
+                return Err(invalid_mfa_token("this mfa_token was already used"));
+            }
+            if record.revoked_at.is_some() {
+                return Err(invalid_mfa_token(
+                    "this mfa_token no longer works (too many wrong codes)",
+                ));
+            }
+            if record.expires_at <= now {
+                return Err(invalid_mfa_token("this mfa_token has expired"));
+            }
+            return Ok((record, purpose));
+        }
+    }
+    Err(invalid_mfa_token("the mfa_token is not valid"))
+}
+
+async fn challenge_user(state: &AppState, record: &OneTimeTokenRecord) -> Result<UserRecord> {
+    let user = state
+        .store
+        .user_by_id(record.user_id)
+        .await?
+        .ok_or_else(|| invalid_mfa_token("the account no longer exists"))?;
+    if !user.is_active {
+        return Err(Error::forbidden("account_disabled", "this account is disabled"));
+    }
+    Ok(user)
+}
+
+/// Mails an MFA code for a pending login.
+pub async fn send_code(state: &AppState, presented: &OpaqueToken) -> Result<()> {
+    let (record, purpose) = live_challenge(state, presented).await?;
+    let user = challenge_user(state, &record).await?;
+    if !methods_after(state, &user, purpose).await?.contains(&Method::Email) {
+        return Err(codes::method_not_enrolled(Method::Email));
+    }
+    codes::send_email_code(state, &user, TokenPurpose::MfaEmailCode, CodeUse::SignIn).await
+}
+
+/// Finishes a login: a valid second-factor code for a live `mfa_token` gives the token pair.
+pub async fn complete(
+    state: &AppState,
+    presented: &OpaqueToken,
+    method: Option<Method>,
+    code: &str,
+    client: &ClientInfo,
+) -> Result<TokenPair> {
+    let now = state.now();
+    let (record, purpose) = live_challenge(state, presented).await?;
+    let user = challenge_user(state, &record).await?;
+    let method = codes::resolve_method(state, user.id, method, code).await?;
+    if !methods_after(state, &user, purpose).await?.contains(&method) {
+        return Err(codes::method_not_enrolled(method));
+    }
+    if !codes::verify_second_factor(state, &user, method, code).await? {
+        let max = state.config.max_code_attempts;
+        let attempts = state.store.record_failed_attempt(record.id, max, now).await?;
+        audit::record(
+            state.store.as_ref(),
+            now,
+            "mfa_challenge",
+            Some(user.id),
+            client,
+            Outcome::Failure,
+            json!({ "method": method.as_str(), "attempts": attempts }),
+        )
+        .await;
+        if attempts >= max {
+            return Err(Error::unauthorized(
+                "too_many_attempts",
+                "too many wrong codes: this sign-in attempt has ended; sign in again",
+            ));
+        }
+        return Err(codes::invalid_code());
+    }
+    if !state.store.consume_one_time_token(record.id, now).await? {
+        return Err(invalid_mfa_token("this mfa_token was already used"));
+    }
+    let amr = combined_amr(&[first_factor(purpose).to_string()], method);
+    let amr_refs: Vec<&str> = amr.iter().map(String::as_str).collect();
+    let pair = sessions::start_session(state, &user, &amr_refs, client).await?;
+    state.store.record_login(user.id, now).await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "login",
+        Some(user.id),
+        client,
+        Outcome::Success,
+        json!({ "method": first_factor(purpose), "second_factor": method.as_str() }),
+    )
+    .await;
+    Ok(pair)
+}
+
+/// Mails an MFA code to the signed-in user (for step-up or disable).
+pub async fn send_code_to_caller(state: &AppState, caller: &AuthUser) -> Result<()> {
+    let user = state.store.user_by_id(caller.user_id).await?.ok_or_else(user_gone)?;
+    if !active_factors(state, user.id)
+        .await?
+        .iter()
+        .any(|f| f.method == "email")
+    {
+        return Err(codes::method_not_enrolled(Method::Email));
+    }
+    codes::send_email_code(state, &user, TokenPurpose::MfaEmailCode, CodeUse::Confirm).await
+}
+
+/// Proves a second factor again for the caller's session and re-issues its tokens with a new
+/// `auth_time` (and `mfa` in `amr`); the session's earlier refresh token stops working.
+pub async fn step_up(
+    state: &AppState,
+    caller: &AuthUser,
+    method: Option<Method>,
+    code: &str,
+    client: &ClientInfo,
+) -> Result<TokenPair> {
+    let now = state.now();
+    let user = state.store.user_by_id(caller.user_id).await?.ok_or_else(user_gone)?;
+    if !user.mfa_enabled {
+        return Err(Error::bad_request(
+            "mfa_not_enabled",
+            "two-step sign-in is not enabled on this account",
+        ));
+    }
+    let method = codes::resolve_method(state, user.id, method, code).await?;
+    if !codes::verify_second_factor(state, &user, method, code).await? {
+        audit::record(
+            state.store.as_ref(),
+            now,
+            "mfa_step_up",
+            Some(user.id),
+            client,
+            Outcome::Failure,
+            json!({ "method": method.as_str() }),
+        )
+        .await;
+        return Err(codes::invalid_code());
+    }
+    let session = state
+        .store
+        .session_by_id(caller.session_id)
+        .await?
+        .ok_or_else(|| Error::unauthorized("session_revoked", "this session has ended; sign in again"))?;
+    let before: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
+    let amr = combined_amr(&before, method);
+    let refresh = OpaqueToken::generate();
+    let fresh = NewRefreshToken {
+        id: Uuid::new_v4(),
+        session_id: session.id,
+        user_id: user.id,
+        token_hash: refresh.hash(),
+        parent_id: None,
+        created_at: now,
+        expires_at: (now + state.config.refresh_token_ttl).min(session.expires_at),
+    };
+    let amr_json = serde_json::to_string(&amr).map_err(anyhow::Error::new)?;
+    state
+        .store
+        .step_up_session(session.id, &amr_json, now, &fresh, now)
+        .await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "mfa_step_up",
+        Some(user.id),
+        client,
+        Outcome::Success,
+        json!({ "method": method.as_str(), "session_id": session.id }),
+    )
+    .await;
+    sessions::pair(
+        state,
+        &user,
+        session.id,
+        &amr,
+        now,
+        fresh.id,
+        now,
+        &refresh,
+        fresh.expires_at,
+    )
+}

@@ -1,0 +1,216 @@
+//! Emailed codes (MFA and passwordless OTP), recovery codes, and checking any second factor
+//! under the per-user limit.
+
+use super::{active_factors, totp, Method, EMAIL_CODE_TTL, MAX_USER_FAILURES, USER_LOCK};
+use crate::app::AppState;
+use crate::auth::secrets::{constant_time_eq, hmac_hex, NumericCode};
+use crate::error::{Error, Result};
+use crate::mail::templates::{render, Template};
+use crate::store::{NewOneTimeToken, TokenPurpose, UserRecord};
+use rand::rngs::OsRng;
+use rand::Rng;
+use uuid::Uuid;
+
+/// How many recovery codes a set holds.
+pub const RECOVERY_CODES: usize = 10;
+/// Unambiguous lower-case letters and digits (no 0/o, 1/l/i): 31 symbols, 10 per code ≈ 49 bits.
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// Why a code is being mailed: fills the sentence "your code … is".
+#[derive(Debug, Clone, Copy)]
+pub enum CodeUse {
+    Enrol,
+    SignIn,
+    Confirm,
+    Passwordless,
+}
+
+impl CodeUse {
+    fn sentence(self) -> &'static str {
+        match self {
+            CodeUse::Enrol => "to turn on two-step sign-in",
+            CodeUse::SignIn => "to finish signing in",
+            CodeUse::Confirm => "to confirm a security change",
+            CodeUse::Passwordless => "to sign in without your password",
+        }
+    }
+}
+
+/// Issues a new 6-digit code of `purpose` (earlier live ones stop working) and mails it.
+pub async fn send_email_code(state: &AppState, user: &UserRecord, purpose: TokenPurpose, why: CodeUse) -> Result<()> {
+    let now = state.now();
+    state.store.revoke_one_time_tokens(user.id, &[purpose], now).await?;
+    let code = NumericCode::generate();
+    state
+        .store
+        .insert_one_time_token(&NewOneTimeToken {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            purpose,
+            token_hash: code.hash(&state.secrets.code_hash_key, user.id),
+            expires_at: now + EMAIL_CODE_TTL,
+            created_at: now,
+        })
+        .await?;
+    let name = user.first_name.clone().unwrap_or_default();
+    let minutes = EMAIL_CODE_TTL.num_minutes().to_string();
+    let mail = render(
+        Template::MfaCode,
+        &[
+            ("app", &state.config.app_name),
+            ("name", &name),
+            ("code", code.expose()),
+            ("purpose", why.sentence()),
+            ("minutes", &minutes),
+        ],
+    );
+    state.outbox.enqueue(&user.email, mail).await?;
+    Ok(())
+}
+
+/// Checks (and on success spends) an emailed code. A wrong guess counts against the newest live
+/// code, which dies after `MAX_CODE_ATTEMPTS`.
+pub async fn check_email_code(state: &AppState, user_id: Uuid, purpose: TokenPurpose, raw: &str) -> Result<bool> {
+    let now = state.now();
+    let live = state.store.live_one_time_tokens(user_id, purpose, now).await?;
+    let Some(code) = NumericCode::from_presented(raw) else {
+        if let Some(newest) = live.first() {
+            state
+                .store
+                .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
+                .await?;
+        }
+        return Ok(false);
+    };
+    let presented = code.hash(&state.secrets.code_hash_key, user_id);
+    match live.iter().find(|t| constant_time_eq(&t.token_hash, &presented)) {
+        Some(t) => Ok(state.store.consume_one_time_token(t.id, now).await?),
+        None => {
+            if let Some(newest) = live.first() {
+                state
+                    .store
+                    .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
+                    .await?;
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// A fresh set of recovery codes, formatted `xxxxx-xxxxx`.
+pub fn generate_recovery_codes() -> Vec<String> {
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let chars: String = (0..10)
+                .map(|_| RECOVERY_ALPHABET[OsRng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
+                .collect();
+            format!("{}-{}", &chars[..5], &chars[5..])
+        })
+        .collect()
+}
+
+/// Keyed hash of a recovery code as a person may type it (any case, with or without the dash).
+pub fn hash_recovery_code(state: &AppState, user_id: Uuid, raw: &str) -> String {
+    let normalised: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    hmac_hex(
+        &state.secrets.code_hash_key,
+        &[b"recovery-code", user_id.as_bytes(), normalised.as_bytes()],
+    )
+}
+
+pub fn hash_recovery_codes(state: &AppState, user_id: Uuid, codes: &[String]) -> Vec<String> {
+    codes.iter().map(|c| hash_recovery_code(state, user_id, c)).collect()
+}
+
+/// The method a code is for when the client did not say: a 6-digit code is the TOTP app's if the
+/// user has one, else the emailed one; anything else is a recovery code.
+pub async fn resolve_method(state: &AppState, user_id: Uuid, explicit: Option<Method>, code: &str) -> Result<Method> {
+    if let Some(m) = explicit {
+        return Ok(m);
+    }
+    if NumericCode::from_presented(code).is_none() {
+        return Ok(Method::Recovery);
+    }
+    let factors = active_factors(state, user_id).await?;
+    Ok(if factors.iter().any(|f| f.method == "totp") {
+        Method::Totp
+    } else {
+        Method::Email
+    })
+}
+
+/// Checks a second-factor code of an MFA user, spending it on success. Refuses while the user is
+/// locked; a wrong code counts towards the per-user limit (and may start the lock).
+pub async fn verify_second_factor(state: &AppState, user: &UserRecord, method: Method, code: &str) -> Result<bool> {
+    let now = state.now();
+    if let Some(until) = state.store.mfa_locked_until(user.id).await? {
+        if until > now {
+            return Err(locked(until - now));
+        }
+    }
+    let ok = match method {
+        Method::Totp => {
+            let factors = active_factors(state, user.id).await?;
+            match factors
+                .iter()
+                .find(|f| f.method == "totp")
+                .and_then(|f| f.secret.as_ref())
+            {
+                Some(sealed) => {
+                    let secret = totp::open(state, user.id, sealed)?;
+                    totp::verify(state, user.id, &secret, code).await?
+                }
+                None => return Err(method_not_enrolled(method)),
+            }
+        }
+        Method::Email => {
+            let factors = active_factors(state, user.id).await?;
+            if !factors.iter().any(|f| f.method == "email") {
+                return Err(method_not_enrolled(method));
+            }
+            check_email_code(state, user.id, TokenPurpose::MfaEmailCode, code).await?
+        }
+        Method::Recovery => {
+            let hash = hash_recovery_code(state, user.id, code);
+            state.store.consume_recovery_code(user.id, &hash, now).await?
+        }
+    };
+    if ok {
+        state.store.clear_mfa_failures(user.id).await?;
+        return Ok(true);
+    }
+    if let Some(until) = state
+        .store
+        .record_mfa_failure(user.id, MAX_USER_FAILURES, now + USER_LOCK)
+        .await?
+    {
+        if until > now {
+            return Err(locked(until - now));
+        }
+    }
+    Ok(false)
+}
+
+fn locked(left: chrono::Duration) -> Error {
+    Error::RateLimited {
+        retry_after_secs: left.num_seconds().max(1) as u64,
+    }
+}
+
+pub fn method_not_enrolled(method: Method) -> Error {
+    Error::bad_request(
+        "mfa_method_not_enabled",
+        format!("the {} method is not enabled on this account", method.as_str()),
+    )
+}
+
+pub fn invalid_code() -> Error {
+    Error::bad_request(
+        "invalid_code",
+        "the code is not correct, was already used or has expired",
+    )
+}

@@ -1,0 +1,328 @@
+//! `/api/auth/mfa/*` (enrolment, login challenge, step-up, disable, recovery codes) and
+//! `/api/auth/otp/*` (passwordless sign-in by mailed code). Rules live in `auth::mfa`.
+
+use crate::app::AppState;
+use crate::auth::mfa::challenge::{self, LoginOutcome};
+use crate::auth::mfa::enrol::{self, Enrolment, RecoveryCodes};
+use crate::auth::mfa::{otp_login, Method};
+use crate::auth::secrets::OpaqueToken;
+use crate::auth::sessions::{AuthUser, TokenPair};
+use crate::domain::{Email, Invalid};
+use crate::error::{Problem, Result};
+use crate::http::auth::{EmailRequest, Fields, MessageResponse};
+use crate::http::extract::{ClientInfo, Json};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enable))
+        .routes(routes!(verify))
+        .routes(routes!(challenge_handler))
+        .routes(routes!(challenge_send))
+        .routes(routes!(step_up))
+        .routes(routes!(send_code))
+        .routes(routes!(disable))
+        .routes(routes!(recovery_codes))
+        .routes(routes!(otp_request))
+        .routes(routes!(otp_login_handler))
+}
+
+fn parse_method(raw: &str) -> std::result::Result<Method, Invalid> {
+    Method::parse(raw).ok_or_else(|| Invalid::new("invalid_method", "must be totp, email or recovery"))
+}
+
+fn parse_code(raw: &str) -> std::result::Result<String, Invalid> {
+    let code = raw.trim();
+    if code.is_empty() || code.len() > 64 {
+        Err(Invalid::new(
+            "invalid_format",
+            "must be the code from your app, mail or recovery sheet",
+        ))
+    } else {
+        Ok(code.to_string())
+    }
+}
+
+fn parse_token(raw: &str) -> std::result::Result<OpaqueToken, Invalid> {
+    Ok(OpaqueToken::from_presented(raw))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"method": "totp"}))]
+pub struct EnableRequest {
+    /// `totp` (authenticator app) or `email`.
+    pub method: Option<String>,
+}
+
+/// Start enrolling a second factor. `totp` answers with the secret, the `otpauth://` URI and a
+/// QR code (shown only now); `email` mails a 6-digit code. Finish with `/api/auth/mfa/verify`.
+#[utoipa::path(post, path = "/api/auth/mfa/enable", tag = "mfa", request_body = EnableRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enrolment started", body = Enrolment),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required`: MFA is already on and the token's second factor is not recent", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_already_enabled` for this method", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`method` missing or unknown", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn enable(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<EnableRequest>,
+) -> Result<axum::Json<Enrolment>> {
+    let mut f = Fields::default();
+    let method = f.take("method", body.method.as_deref(), parse_method);
+    f.finish()?;
+    match method {
+        Some(method) => Ok(axum::Json(enrol::enable(&state, &user, method).await?)),
+        None => Err(crate::error::Error::field("method", "required", "is required")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"method": "totp", "code": "123456"}))]
+pub struct MethodCodeRequest {
+    /// `totp`, `email` or `recovery`. Optional where a code can tell: a 6-digit code is the app's
+    /// (or, without an app, the mailed one), anything else a recovery code.
+    pub method: Option<String>,
+    pub code: Option<String>,
+}
+
+/// Finish an enrolment with a code from the app or the mail. Answers with 10 recovery codes,
+/// shown only now.
+#[utoipa::path(post, path = "/api/auth/mfa/verify", tag = "mfa", request_body = MethodCodeRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "MFA is on", body = RecoveryCodes),
+        (status = 400, description = "`invalid_code` or `mfa_not_pending`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`method` or `code` missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn verify(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    Json(body): Json<MethodCodeRequest>,
+) -> Result<axum::Json<RecoveryCodes>> {
+    let mut f = Fields::default();
+    let method = f.take("method", body.method.as_deref(), parse_method);
+    let code = f.take("code", body.code.as_deref(), parse_code);
+    f.finish()?;
+    match (method, code) {
+        (Some(method), Some(code)) => Ok(axum::Json(enrol::verify(&state, &user, method, &code, &client).await?)),
+        _ => Err(crate::error::Error::field("code", "required", "is required")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"mfa_token": "…", "method": "totp", "code": "123456"}))]
+pub struct ChallengeRequest {
+    /// From the `mfa_required` answer of `/api/auth/login` or `/api/auth/otp/login`.
+    pub mfa_token: Option<String>,
+    pub method: Option<String>,
+    pub code: Option<String>,
+}
+
+/// Finish a login with a second factor. Five wrong codes end the `mfa_token`.
+#[utoipa::path(post, path = "/api/auth/mfa/challenge", tag = "mfa", request_body = ChallengeRequest,
+    responses(
+        (status = 200, description = "Signed in; the access token's `amr` names both factors and `mfa` is true", body = TokenPair),
+        (status = 400, description = "`invalid_code` or `mfa_method_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_mfa_token` (unknown, used, expired or dead) or `too_many_attempts` (this wrong code was the last allowed): sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes for this account recently", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn challenge_handler(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<ChallengeRequest>,
+) -> Result<axum::Json<TokenPair>> {
+    let mut f = Fields::default();
+    let token = f.take("mfa_token", body.mfa_token.as_deref(), parse_token);
+    let method = f.optional("method", body.method.as_deref(), parse_method);
+    let code = f.take("code", body.code.as_deref(), parse_code);
+    f.finish()?;
+    match (token, code) {
+        (Some(token), Some(code)) => Ok(axum::Json(
+            challenge::complete(&state, &token, method, &code, &client).await?,
+        )),
+        _ => Err(crate::error::Error::field("code", "required", "is required")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MfaTokenRequest {
+    pub mfa_token: Option<String>,
+}
+
+/// Mail a 6-digit code to finish a pending login (when `methods` lists `email`).
+#[utoipa::path(post, path = "/api/auth/mfa/challenge/send", tag = "mfa", request_body = MfaTokenRequest,
+    responses(
+        (status = 202, description = "A code is on its way", body = MessageResponse),
+        (status = 400, description = "`mfa_method_not_enabled`: email is not a factor of this account", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_mfa_token`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn challenge_send(State(state): State<AppState>, Json(body): Json<MfaTokenRequest>) -> Result<impl IntoResponse> {
+    let mut f = Fields::default();
+    let token = f.take("mfa_token", body.mfa_token.as_deref(), parse_token);
+    f.finish()?;
+    if let Some(token) = token {
+        challenge::send_code(&state, &token).await?;
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(MessageResponse {
+            message: "We mailed you a 6-digit code. It works once and for 10 minutes.".into(),
+        }),
+    ))
+}
+
+/// Prove a second factor again: the session's tokens are re-issued with a fresh `auth_time`, so
+/// sensitive changes (change-password, MFA disable, recovery codes) are allowed for
+/// `MFA_STEP_UP_WINDOW`. The session's earlier refresh token stops working.
+#[utoipa::path(post, path = "/api/auth/mfa/step-up", tag = "mfa", request_body = MethodCodeRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new token pair for the same session", body = TokenPair),
+        (status = 400, description = "`invalid_code`, `mfa_not_enabled` or `mfa_method_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes for this account recently", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn step_up(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    Json(body): Json<MethodCodeRequest>,
+) -> Result<axum::Json<TokenPair>> {
+    let mut f = Fields::default();
+    let method = f.optional("method", body.method.as_deref(), parse_method);
+    let code = f.take("code", body.code.as_deref(), parse_code);
+    f.finish()?;
+    match code {
+        Some(code) => Ok(axum::Json(
+            challenge::step_up(&state, &user, method, &code, &client).await?,
+        )),
+        None => Err(crate::error::Error::field("code", "required", "is required")),
+    }
+}
+
+/// Mail a 6-digit MFA code to the signed-in user, for step-up or disable by email.
+#[utoipa::path(post, path = "/api/auth/mfa/send-code", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A code is on its way", body = MessageResponse),
+        (status = 400, description = "`mfa_method_not_enabled`: email is not a factor of this account", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn send_code(State(state): State<AppState>, user: AuthUser) -> Result<impl IntoResponse> {
+    challenge::send_code_to_caller(&state, &user).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(MessageResponse {
+            message: "We mailed you a 6-digit code. It works once and for 10 minutes.".into(),
+        }),
+    ))
+}
+
+/// Turn MFA off. Needs a recent second factor (step-up) *and* a current code or recovery code.
+/// The account's owner is told by mail.
+#[utoipa::path(post, path = "/api/auth/mfa/disable", tag = "mfa", request_body = MethodCodeRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "MFA is off; factors and recovery codes are deleted", body = MessageResponse),
+        (status = 400, description = "`invalid_code` or `mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn disable(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    Json(body): Json<MethodCodeRequest>,
+) -> Result<axum::Json<MessageResponse>> {
+    let mut f = Fields::default();
+    let method = f.optional("method", body.method.as_deref(), parse_method);
+    let code = f.take("code", body.code.as_deref(), parse_code);
+    f.finish()?;
+    if let Some(code) = code {
+        enrol::disable(&state, &user, method, &code, &client).await?;
+    }
+    Ok(axum::Json(MessageResponse {
+        message: "Two-step sign-in is off. Your recovery codes no longer work.".into(),
+    }))
+}
+
+/// Replace the recovery codes (the earlier ones stop working). Needs step-up.
+#[utoipa::path(post, path = "/api/auth/mfa/recovery-codes", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "10 new codes, shown only now", body = RecoveryCodes),
+        (status = 400, description = "`mfa_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn recovery_codes(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+) -> Result<axum::Json<RecoveryCodes>> {
+    Ok(axum::Json(
+        enrol::regenerate_recovery_codes(&state, &user, &client).await?,
+    ))
+}
+
+/// Ask for a sign-in code by mail (passwordless). Answers the same whether or not the address
+/// has an account.
+#[utoipa::path(post, path = "/api/auth/otp/request", tag = "mfa", request_body = EmailRequest,
+    responses(
+        (status = 202, description = "If the address has a confirmed account, a code is on its way", body = MessageResponse),
+        (status = 422, description = "The email is missing or malformed", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn otp_request(State(state): State<AppState>, Json(body): Json<EmailRequest>) -> Result<impl IntoResponse> {
+    let mut f = Fields::default();
+    let email = f.take("email", body.email.as_deref(), Email::parse);
+    f.finish()?;
+    if let Some(email) = email {
+        // Off the request: known and unknown addresses must answer in the same time.
+        tokio::spawn(async move {
+            if let Err(e) = otp_login::request(&state, &email).await {
+                tracing::error!(error = %format!("{e:#}"), "could not queue a sign-in code mail");
+            }
+        });
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(MessageResponse {
+            message: "If this address belongs to an account, we mailed it a 6-digit sign-in code. It works once and for 10 minutes.".into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "rahim@example.com", "code": "123456"}))]
+pub struct OtpLoginRequest {
+    pub email: Option<String>,
+    pub code: Option<String>,
+}
+
+/// Sign in with the mailed code. A user with an authenticator app gets the `mfa_required` step
+/// instead of tokens.
+#[utoipa::path(post, path = "/api/auth/otp/login", tag = "mfa", request_body = OtpLoginRequest,
+    responses(
+        (status = 200, description = "Tokens (`amr: [\"email\"]`), or `{mfa_required: true, mfa_token, methods}`", body = LoginOutcome),
+        (status = 400, description = "`invalid_code`: wrong, used, expired or dead code, or unknown address (indistinguishable)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or malformed", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn otp_login_handler(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<OtpLoginRequest>,
+) -> Result<axum::Json<LoginOutcome>> {
+    let mut f = Fields::default();
+    let email = f.take("email", body.email.as_deref(), Email::parse);
+    let code = f.take("code", body.code.as_deref(), parse_code);
+    f.finish()?;
+    match (email, code) {
+        (Some(email), Some(code)) => Ok(axum::Json(otp_login::login(&state, &email, &code, &client).await?)),
+        _ => Err(crate::error::Error::field("code", "required", "is required")),
+    }
+}
