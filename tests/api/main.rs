@@ -4,3 +4,4 @@
 mod common;
 
 mod foundation_flow;
+mod login;
