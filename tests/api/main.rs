@@ -5,3 +5,4 @@ mod common;
 
 mod foundation_flow;
 mod login;
+mod tokens;
