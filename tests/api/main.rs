@@ -5,4 +5,5 @@ mod common;
 
 mod foundation_flow;
 mod login;
+mod refresh;
 mod tokens;
