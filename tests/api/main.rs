@@ -5,5 +5,6 @@ mod common;
 
 mod foundation_flow;
 mod login;
+mod outbox;
 mod refresh;
 mod tokens;
