@@ -5,6 +5,7 @@ mod common;
 
 mod foundation_flow;
 mod login;
+mod operations;
 mod outbox;
 mod refresh;
 mod tokens;
