@@ -189,6 +189,20 @@ async fn client_errors_are_problem_json(backend: Backend) {
     assert_problem_shape(r, 400, "malformed_json").await;
 }
 
+async fn oversized_body_is_a_413_problem(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let big = json!({ "email": "a".repeat(100 * 1024), "password": "x", "refresh_token": "x" });
+    for path in [
+        "/api/auth/login",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/auth/register",
+    ] {
+        let r = app.post_json(path, &big).await;
+        assert_problem_shape(r, 413, "body_too_large").await;
+    }
+}
+
 async fn validation_problem_lists_each_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let body = expect_problem(app.register(&json!({})).await, 422, "validation_failed").await;
@@ -219,5 +233,6 @@ both!(
     https_deployments_send_hsts,
     request_id_is_echoed_or_generated,
     client_errors_are_problem_json,
+    oversized_body_is_a_413_problem,
     validation_problem_lists_each_field,
 );
