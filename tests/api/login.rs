@@ -72,6 +72,14 @@ async fn malformed_email_gets_the_same_401_as_an_unknown_one(backend: Backend) {
     }
 }
 
+async fn login_ignores_case_and_surrounding_spaces_in_the_email(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register_verified("rahim@example.com").await;
+    for typed in ["RAHIM@Example.COM", "  rahim@example.com ", "Rahim@example.com"] {
+        assert_eq!(app.login(typed, PASSWORD).await.status(), 200, "login as {typed:?}");
+    }
+}
+
 async fn login_without_email_or_password_is_422_naming_each_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
@@ -206,6 +214,7 @@ async fn failed_login_leaves_last_login_unchanged(backend: Backend) {
 both!(
     unknown_email_and_wrong_password_get_identical_answers,
     malformed_email_gets_the_same_401_as_an_unknown_one,
+    login_ignores_case_and_surrounding_spaces_in_the_email,
     login_without_email_or_password_is_422_naming_each_field,
     login_with_a_non_string_password_is_422,
     successful_login_is_audited_with_ip_and_user_agent,
