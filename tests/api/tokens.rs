@@ -50,6 +50,8 @@ fn sign(alg: Algorithm, kid: Option<&str>, typ: Option<&str>, claims: &Value, ke
 async fn jwks(app: &TestApp) -> Value {
     let r = app.get("/.well-known/jwks.json").await;
     assert_eq!(r.status(), 200);
+    // Public and shared by every instance: relying services may cache it briefly.
+    assert_eq!(r.headers()["cache-control"], "public, max-age=300");
     r.json().await.unwrap()
 }
 
@@ -213,6 +215,25 @@ async fn token_signed_by_another_key_under_our_kid_is_refused(backend: Backend) 
     refused(&app, &forged, "invalid_token").await;
 }
 
+async fn token_carrying_its_own_key_in_the_header_is_refused(backend: Backend) {
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.signed_in("rahim@example.com").await;
+    let (kid, _) = our_key(&app).await;
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    let attacker = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(attacker.public_key()) });
+
+    for header in [
+        json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": kid, "jwk": jwk }),
+        json!({ "alg": "EdDSA", "typ": "at+jwt", "jwk": jwk }),
+    ] {
+        let signing_input = format!("{}.{}", b64(&header), b64(&part(&tokens.access, 1)));
+        let signature = URL_SAFE_NO_PAD.encode(attacker.sign(signing_input.as_bytes()));
+        refused(&app, &format!("{signing_input}.{signature}"), "invalid_token").await;
+    }
+}
+
 async fn token_with_edited_claims_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let tokens = app.signed_in("rahim@example.com").await;
@@ -307,6 +328,7 @@ both!(
     hs256_token_keyed_with_the_public_key_is_refused,
     token_with_an_unknown_or_missing_kid_is_refused,
     token_signed_by_another_key_under_our_kid_is_refused,
+    token_carrying_its_own_key_in_the_header_is_refused,
     token_with_edited_claims_is_refused,
     token_for_another_audience_or_issuer_is_refused,
     token_of_another_type_is_refused,
