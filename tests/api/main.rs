@@ -4,6 +4,7 @@
 mod common;
 
 mod foundation_flow;
+mod instances;
 mod login;
 mod operations;
 mod outbox;
