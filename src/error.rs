@@ -197,6 +197,13 @@ impl IntoResponse for Error {
                     HeaderValue::from_static("Bearer realm=\"gatehouse\""),
                 );
             }
+            // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+            Error::Unauthorized { .. } if code == "missing_token" => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"gatehouse\""),
+                );
+            }
             Error::Unauthorized { .. } => {
                 let value = format!("Bearer error=\"invalid_token\", error_description=\"{code}\"");
                 if let Ok(v) = HeaderValue::from_str(&value) {
