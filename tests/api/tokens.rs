@@ -64,7 +64,11 @@ async fn refused(app: &TestApp, token: &str, code: &str) {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
     expect_problem(r, 401, code).await;
-    assert!(challenge.starts_with("Bearer"), "WWW-Authenticate: {challenge:?}");
+    assert!(challenge.starts_with("Bearer "), "WWW-Authenticate: {challenge:?}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "WWW-Authenticate: {challenge:?}"
+    );
 }
 
 async fn access_token_header_names_eddsa_at_jwt_and_a_published_kid(backend: Backend) {
@@ -306,8 +310,9 @@ async fn request_without_a_bearer_token_is_missing_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let tokens = app.signed_in("rahim@example.com").await;
 
+    // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
     let r = app.get("/api/auth/me").await;
-    assert!(r.headers().contains_key("www-authenticate"));
+    assert_eq!(r.headers()["www-authenticate"], r#"Bearer realm="gatehouse""#);
     expect_problem(r, 401, "missing_token").await;
 
     // Any other scheme is not a bearer token, even with a valid token in it.
