@@ -39,6 +39,34 @@ async fn health_reports_the_database_and_its_backend(backend: Backend) {
     );
 }
 
+/// PostgreSQL only: dropping the test database (with its connections) is an outage SQLite
+/// cannot stage, since an open SQLite file keeps working after it is unlinked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_when_the_database_is_unreachable() {
+    use sqlx::Connection;
+    if !postgres_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let name = url::Url::parse(&app.database_url).unwrap().path()[1..].to_string();
+    let admin = std::env::var("TEST_DATABASE_URL").unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let r = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["database"]["status"], "down");
+    assert_eq!(body["database"]["backend"], "postgres");
+    // /health is public: the driver's message (database names, host names) stays in the log.
+    assert!(body["database"]["error"].is_string(), "{body}");
+    assert!(!body.to_string().contains(&name), "internal detail leaked: {body}");
+}
+
 async fn openapi_documents_every_auth_endpoint(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let r = app.get("/openapi.json").await;
