@@ -37,6 +37,9 @@ pub enum Error {
     FieldConflict(FieldError),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// Over the body limit: RFC 9110 §15.5.14 (413 Content Too Large).
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("this method is not allowed on this path; see /docs")]
     MethodNotAllowed,
     #[error("too many requests")]
@@ -95,6 +98,7 @@ impl Error {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } | Error::FieldConflict(_) => StatusCode::CONFLICT,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -108,6 +112,7 @@ impl Error {
             Error::Validation(_) => "validation_failed",
             Error::InvalidCredentials => "invalid_credentials",
             Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::PayloadTooLarge => "body_too_large",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::RateLimited { .. } => "rate_limited",
             Error::Internal(_) => "internal_error",
@@ -193,6 +198,13 @@ impl IntoResponse for Error {
         let headers = response.headers_mut();
         match self {
             Error::InvalidCredentials => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"gatehouse\""),
+                );
+            }
+            // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+            Error::Unauthorized { .. } if code == "missing_token" => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"gatehouse\""),

@@ -12,7 +12,7 @@ use crate::domain::{
     Username,
 };
 use crate::error::{Error, Problem, Result};
-use crate::http::extract::{bearer_token, parse_json, ClientInfo, Json};
+use crate::http::extract::{bearer_token, body_rejection, parse_json, ClientInfo, Json};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -351,8 +351,9 @@ async fn logout(
     State(state): State<AppState>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: std::result::Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode> {
+    let body = body.map_err(body_rejection)?;
     let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
     if let Some(bearer) = bearer_token(&parts) {

@@ -31,14 +31,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         if !is_json {
             return Err(Error::UnsupportedMediaType);
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::bad_request("body_too_large", "the request body is too large")
-            } else {
-                Error::bad_request("unreadable_body", "the request body could not be read")
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         parse_json(&bytes).map(Json)
+    }
+}
+
+/// A body that could not be read, in our terms: 413 over the limit, 400 otherwise.
+pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> Error {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::PayloadTooLarge
+    } else {
+        Error::bad_request("unreadable_body", "the request body could not be read")
     }
 }
 

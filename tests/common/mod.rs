@@ -6,7 +6,9 @@
 //! PostgreSQL server, again on PostgreSQL in a freshly created database: see [`both!`].
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod instances;
 pub mod smtp;
+pub mod sql;
 
 use chrono::Duration;
 use gatehouse::clock::TestClock;
