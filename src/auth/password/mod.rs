@@ -79,7 +79,13 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct PasswordHasher {
     jobs: Arc<std::sync::Mutex<std::sync::mpsc::Sender<Job>>>,
     dummy_hash: Arc<String>,
+    /// The longest verification work seen so far (nanoseconds, capped): failed verifications
+    /// are padded to it, see [`PasswordHasher::verify`].
+    slowest_work_nanos: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// A failure is never padded beyond this, whatever a stored hash costs.
+const MAX_FAILURE_PADDING: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn start_workers(concurrency: usize) -> anyhow::Result<std::sync::mpsc::Sender<Job>> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
@@ -108,6 +114,7 @@ impl PasswordHasher {
         Ok(Self {
             jobs: Arc::new(std::sync::Mutex::new(start_workers(concurrency)?)),
             dummy_hash: Arc::new(dummy),
+            slowest_work_nanos: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
     }
 
@@ -126,8 +133,34 @@ impl PasswordHasher {
         };
         let stored = stored.map(str::to_string);
         let dummy = self.dummy_hash.clone();
-        self.run(move || verify_blocking(&candidates, stored.as_deref(), &dummy))
-            .await
+        let (verification, work) = self
+            .run(move || {
+                let started = std::time::Instant::now();
+                let verification = verify_blocking(&candidates, stored.as_deref(), &dummy);
+                (verification, started.elapsed())
+            })
+            .await?;
+        self.pad_failure(&verification, work).await;
+        Ok(verification)
+    }
+
+    /// Every failed verification answers no sooner than the slowest verification seen so far.
+    /// One Argon2id on every path already makes unknown accounts and wrong passwords cost the
+    /// same; this also covers a migrated hash that is dearer than Argon2id (bcrypt cost 12 takes
+    /// ~0.3 s here), which would otherwise make "wrong password for a migrated account" slower
+    /// than "no such account". Only the time of the work itself counts (not waiting in the
+    /// queue), the wait is an async sleep (no thread held), and successes are never delayed.
+    async fn pad_failure(&self, verification: &Verification, work: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        let work_nanos = work.min(MAX_FAILURE_PADDING).as_nanos() as u64;
+        let slowest = self
+            .slowest_work_nanos
+            .fetch_max(work_nanos, Ordering::Relaxed)
+            .max(work_nanos);
+        let pad = failure_padding(verification.matches, work, std::time::Duration::from_nanos(slowest));
+        if !pad.is_zero() {
+            tokio::time::sleep(pad).await;
+        }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
@@ -143,6 +176,16 @@ impl PasswordHasher {
             .send(job)
             .map_err(|_| anyhow::anyhow!("password hashing threads have stopped"))?;
         result.await.context("password hashing job failed")
+    }
+}
+
+/// How long a verification that took `work` waits before answering, when the slowest so far
+/// took `slowest`: failures wait for the difference, successes not at all.
+fn failure_padding(matches: bool, work: std::time::Duration, slowest: std::time::Duration) -> std::time::Duration {
+    if matches {
+        std::time::Duration::ZERO
+    } else {
+        slowest.min(MAX_FAILURE_PADDING).saturating_sub(work)
     }
 }
 
@@ -318,6 +361,44 @@ mod tests {
             assert_eq!(v, Verification::NO_MATCH, "{stored:?}");
         }
     }
+
+    #[test]
+    fn failures_wait_for_the_slowest_verification_and_successes_do_not() {
+        use std::time::Duration as D;
+        assert_eq!(
+            failure_padding(false, D::from_millis(40), D::from_millis(300)),
+            D::from_millis(260)
+        );
+        assert_eq!(failure_padding(true, D::from_millis(40), D::from_millis(300)), D::ZERO);
+        assert_eq!(
+            failure_padding(false, D::from_millis(300), D::from_millis(300)),
+            D::ZERO
+        );
+        assert_eq!(
+            failure_padding(false, D::from_millis(10), D::from_secs(60)),
+            MAX_FAILURE_PADDING - D::from_millis(10)
+        );
+    }
+
+    /// A failure after a dear legacy verification is padded: with tokio's clock paused, the
+    /// wait shows up as virtual time (no real sleeping in the test).
+    #[tokio::test(start_paused = true)]
+    async fn a_cheap_failure_after_a_dear_one_waits() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        hasher
+            .slowest_work_nanos
+            .store(D300.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+        let before = tokio::time::Instant::now();
+        let v = hasher.verify(&Password::for_verification("wrong"), None).await.unwrap();
+        assert!(!v.matches);
+        let waited = before.elapsed();
+        assert!(
+            waited > std::time::Duration::ZERO && waited <= D300,
+            "waited {waited:?}"
+        );
+    }
+
+    const D300: std::time::Duration = std::time::Duration::from_millis(300);
 
     /// The timing rule, held without a clock: every path — own hash, each legacy format, an
     /// unknown account, a malformed stored hash — runs exactly one Argon2id at the current
