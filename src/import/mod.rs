@@ -14,10 +14,12 @@
 
 pub mod source;
 
+use crate::auth::mfa::totp::{seal_with, TotpSecret};
 use crate::auth::password::classify_hash;
+use crate::auth::secrets::random_bytes;
 use crate::config::Config;
 use crate::domain::{BdMobile, DateOfBirth, Email, Gender, PersonName, Username};
-use crate::store::{ImportOutcome, NewUser, Store};
+use crate::store::{ImportOutcome, NewMfaFactor, NewUser, Store};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use std::io::IsTerminal;
@@ -96,8 +98,19 @@ fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
     None
 }
 
+/// A validated row: the user, and the TOTP key to enrol if the old system had one.
+pub struct ImportUser {
+    pub user: NewUser,
+    pub totp: Option<TotpSecret>,
+}
+
 /// Validates one row into the user to insert, or every problem of the row.
-pub fn validate(row: &ImportRow, line: usize, config: &Config, now: DateTime<Utc>) -> Result<NewUser, Vec<RowError>> {
+pub fn validate(
+    row: &ImportRow,
+    line: usize,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<ImportUser, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut fail = |field: &str, reason: String| {
         errors.push(RowError {
@@ -145,9 +158,16 @@ pub fn validate(row: &ImportRow, line: usize, config: &Config, now: DateTime<Utc
             format!("must be one of the configured roles (ROLES): {}", names.join(", ")),
         );
     }
-    if present(&row.totp_secret).is_some() {
-        fail("totp_secret", "importing TOTP secrets is not supported by this version of gatehouse yet; remove the column or import these users after MFA support lands".into());
-    }
+    let totp = present(&row.totp_secret).and_then(|v| {
+        TotpSecret::from_base32(v)
+            .ok_or_else(|| {
+                fail(
+                    "totp_secret",
+                    "must be the base32 TOTP key (at least 16 characters, as in an otpauth:// URI)".into(),
+                )
+            })
+            .ok()
+    });
     let created_at = match present(&row.created_at) {
         None => now,
         Some(v) => parse_timestamp(v).unwrap_or_else(|| {
@@ -159,24 +179,52 @@ pub fn validate(row: &ImportRow, line: usize, config: &Config, now: DateTime<Utc
         }),
     };
     match email {
-        Some(email) if errors.is_empty() => Ok(NewUser {
-            id: Uuid::new_v4(),
-            email: email.as_str().to_string(),
-            email_canonical: email.canonical(),
-            username_canonical: username.as_ref().map(|u| u.canonical()),
-            username: username.map(|u| u.as_str().to_string()),
-            first_name: first_name.map(|n| n.as_str().to_string()),
-            last_name: last_name.map(|n| n.as_str().to_string()),
-            date_of_birth: date_of_birth.map(|d| d.date()),
-            gender: gender.map(|g| g.as_str().to_string()),
-            mobile: mobile.map(|m| m.as_str().to_string()),
-            password_hash,
-            role,
-            is_email_verified: row.is_email_verified.unwrap_or(false),
-            created_at,
+        Some(email) if errors.is_empty() => Ok(ImportUser {
+            totp,
+            user: NewUser {
+                id: Uuid::new_v4(),
+                email: email.as_str().to_string(),
+                email_canonical: email.canonical(),
+                username_canonical: username.as_ref().map(|u| u.canonical()),
+                username: username.map(|u| u.as_str().to_string()),
+                first_name: first_name.map(|n| n.as_str().to_string()),
+                last_name: last_name.map(|n| n.as_str().to_string()),
+                date_of_birth: date_of_birth.map(|d| d.date()),
+                gender: gender.map(|g| g.as_str().to_string()),
+                mobile: mobile.map(|m| m.as_str().to_string()),
+                password_hash,
+                role,
+                is_email_verified: row.is_email_verified.unwrap_or(false),
+                created_at,
+            },
         }),
         _ => Err(errors),
     }
+}
+
+/// Gives an imported user the TOTP factor they had, active at once (they enrolled it in the
+/// old system), so moving over never silently removes a second factor.
+async fn enrol_totp(
+    store: &dyn Store,
+    server_key: &[u8],
+    user_id: Uuid,
+    secret: &TotpSecret,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let sealed =
+        seal_with(server_key, user_id, secret).map_err(|e| anyhow::anyhow!("could not seal a TOTP secret: {e}"))?;
+    let factor = NewMfaFactor {
+        id: Uuid::new_v4(),
+        user_id,
+        method: "totp".into(),
+        secret: Some(sealed),
+        created_at: now,
+    };
+    store.save_pending_mfa_factor(&factor).await?;
+    if !store.activate_mfa_factor(factor.id, user_id, &[], now).await? {
+        anyhow::bail!("could not activate the imported TOTP factor of user {user_id}");
+    }
+    Ok(())
 }
 
 /// Validates and writes `rows` (already read from the source, numbered), reporting progress on
@@ -201,7 +249,7 @@ pub async fn run(
         };
         match validate(row, *line, config, now) {
             Ok(user) => {
-                if let Some(first) = seen.insert(user.email_canonical.clone(), *line) {
+                if let Some(first) = seen.insert(user.user.email_canonical.clone(), *line) {
                     summary.errors.push(RowError {
                         line: *line,
                         field: "email".into(),
@@ -226,7 +274,7 @@ pub async fn run(
     }
     if options.dry_run {
         for (_, user) in &valid {
-            match store.user_by_email(&user.email_canonical).await? {
+            match store.user_by_email(&user.user.email_canonical).await? {
                 Some(_) => summary.skipped += 1,
                 None => summary.imported += 1,
             }
@@ -240,13 +288,28 @@ pub async fn run(
     } else {
         options.batch_size.max(1)
     };
+    // The key that seals TOTP secrets, shared with the server (see auth::mfa::totp).
+    let server_key = if valid.iter().any(|(_, u)| u.totp.is_some()) {
+        Some(
+            store
+                .get_or_create_secret("code_hash_key", &random_bytes::<32>(), now)
+                .await?,
+        )
+    } else {
+        None
+    };
     let mut done = 0;
     for batch in valid.chunks(batch_size) {
-        let users: Vec<NewUser> = batch.iter().map(|(_, u)| u.clone()).collect();
+        let users: Vec<NewUser> = batch.iter().map(|(_, u)| u.user.clone()).collect();
         let outcomes = store.import_users(&users, options.strict).await?;
-        for ((line, _), outcome) in batch.iter().zip(&outcomes) {
+        for ((line, imported), outcome) in batch.iter().zip(&outcomes) {
             match outcome {
-                ImportOutcome::Inserted => summary.imported += 1,
+                ImportOutcome::Inserted => {
+                    summary.imported += 1;
+                    if let (Some(secret), Some(key)) = (&imported.totp, &server_key) {
+                        enrol_totp(store, key, imported.user.id, secret, now).await?;
+                    }
+                }
                 ImportOutcome::AlreadyPresent => summary.skipped += 1,
                 ImportOutcome::Conflict(field) => {
                     summary.failed += 1;

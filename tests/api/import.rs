@@ -209,7 +209,49 @@ async fn import_from_a_postgres_users_table(backend: Backend) {
     assert_eq!(me["date_of_birth"], "1992-03-04");
 }
 
+async fn imported_totp_secrets_keep_the_second_factor(backend: Backend) {
+    use crate::mfa_support::{challenge, totp_now};
+    let app = TestApp::spawn(backend).await;
+    let hash = argon2_hash(&app, PASSWORD).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let mut f = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
+    use std::io::Write;
+    writeln!(f, "{}", json!({"email": "mfa.user@example.com", "password_hash": hash, "is_email_verified": true, "totp_secret": secret})).unwrap();
+    writeln!(
+        f,
+        "{}",
+        json!({"email": "bad.secret@example.com", "password_hash": hash, "totp_secret": "not base32!"})
+    )
+    .unwrap();
+    let out = run_import(&app, &["--file", f.path().to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stdout.contains("imported 1, skipped 0 (already present), failed 1"),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("line 2: totp_secret:"), "{stderr}");
+
+    // The password alone is not enough any more: the imported authenticator app is needed.
+    let r = app.login("mfa.user@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let step: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(step["mfa_required"], true, "{step}");
+    assert!(step.get("access_token").is_none());
+    let r = challenge(
+        &app,
+        step["mfa_token"].as_str().unwrap(),
+        Some("totp"),
+        &totp_now(&app, secret),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let tokens = Tokens::from(r.json::<serde_json::Value>().await.unwrap());
+    let me: serde_json::Value = app.me(&tokens.access).await.json().await.unwrap();
+    assert_eq!(me["mfa_enabled"], true);
+}
+
 both!(
+    imported_totp_secrets_keep_the_second_factor,
     import_reports_bad_rows_and_imports_the_rest,
     reimport_is_a_no_op,
     strict_import_writes_nothing_when_a_row_is_bad,

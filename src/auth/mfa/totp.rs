@@ -32,6 +32,18 @@ impl TotpSecret {
         Self(random_bytes::<SECRET_BYTES>().to_vec())
     }
 
+    /// A key exported from another system (base32, as in otpauth URIs; spaces and padding
+    /// ignored). `None` unless it decodes to at least 80 bits (Google Authenticator's size).
+    pub fn from_base32(raw: &str) -> Option<Self> {
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '=')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let bytes = totp_rs::Secret::Encoded(cleaned).to_bytes().ok()?;
+        (bytes.len() >= 10).then_some(Self(bytes))
+    }
+
     /// A `totp-rs` generator labelled `issuer:account` for the otpauth URI.
     pub fn totp(&self, issuer: &str, account: &str) -> Result<TOTP> {
         // The otpauth label forbids ':' in issuer and account.
@@ -51,14 +63,23 @@ impl TotpSecret {
 }
 
 fn sealing_key(state: &AppState) -> Result<LessSafeKey> {
-    let key = hmac_bytes(&state.secrets.code_hash_key, &[b"totp-secret-encryption-v1"]);
+    sealing_key_from(&state.secrets.code_hash_key)
+}
+
+fn sealing_key_from(server_key: &[u8]) -> Result<LessSafeKey> {
+    let key = hmac_bytes(server_key, &[b"totp-secret-encryption-v1"]);
     let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| anyhow!("AES-256-GCM key of the wrong length"))?;
     Ok(LessSafeKey::new(unbound))
 }
 
 /// Seals a secret for storage: `nonce || ciphertext || tag`, bound to the user.
 pub fn seal(state: &AppState, user_id: Uuid, secret: &TotpSecret) -> Result<Vec<u8>> {
-    let key = sealing_key(state)?;
+    seal_with(&state.secrets.code_hash_key, user_id, secret)
+}
+
+/// [`seal`] with the server key given directly (for `gatehouse import`, which has no AppState).
+pub fn seal_with(server_key: &[u8], user_id: Uuid, secret: &TotpSecret) -> Result<Vec<u8>> {
+    let key = sealing_key_from(server_key)?;
     let nonce_bytes = random_bytes::<NONCE_LEN>();
     let mut in_out = secret.0.clone();
     key.seal_in_place_append_tag(
