@@ -309,6 +309,15 @@ impl Config {
         }
     }
 
+    /// The password policy the settings ask for (registration, reset and change share it).
+    pub fn password_rules(&self) -> crate::domain::PasswordRules {
+        crate::domain::PasswordRules {
+            require_composition: self.password_require_composition,
+            min_strength: self.password_min_strength,
+            ..crate::domain::PasswordRules::default()
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.database_url.expose_secret().starts_with("postgres")
     }

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::AuthUser;
-use crate::domain::{Email, Password, PasswordContext, PasswordRules};
+use crate::domain::{Email, Password, PasswordContext};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
@@ -209,11 +209,7 @@ fn history_to_keep(state: &AppState) -> u32 {
 
 /// The policy of registration, plus: not one of the last `PASSWORD_HISTORY` passwords.
 async fn acceptable_new_password(state: &AppState, user: &UserRecord, raw: &str) -> Result<Password> {
-    let rules = PasswordRules {
-        require_composition: state.config.password_require_composition,
-        min_strength: state.config.password_min_strength,
-        ..PasswordRules::default()
-    };
+    let rules = state.config.password_rules();
     let email = Email::parse(&user.email).ok();
     let ctx = PasswordContext {
         email: email.as_ref(),

@@ -8,8 +8,7 @@ use crate::auth::secrets::{NumericCode, OpaqueToken};
 use crate::auth::sessions::{self, AuthUser, TokenPair};
 use crate::auth::{login, verification};
 use crate::domain::{
-    BdMobile, DateOfBirth, Email, FieldError, Gender, Invalid, Password, PasswordContext, PasswordRules, PersonName,
-    Username,
+    BdMobile, DateOfBirth, Email, FieldError, Gender, Invalid, Password, PasswordContext, PersonName, Username,
 };
 use crate::error::{Error, Problem, Result};
 use crate::http::extract::{bearer_token, body_rejection, parse_json, ClientInfo, Json};
@@ -117,7 +116,7 @@ impl RegisterRequest {
         f.0.extend(domain_error);
         let mobile = f.take("mobile", self.mobile.as_deref(), BdMobile::parse);
         let username = f.optional("username", self.username.as_deref(), Username::parse);
-        let rules = password_rules(state);
+        let rules = state.config.password_rules();
         let ctx = PasswordContext {
             email: email.as_ref(),
             first_name: first_name.as_ref().map(|n| n.as_str()),
@@ -152,14 +151,6 @@ impl RegisterRequest {
                 )))
             }
         }
-    }
-}
-
-pub fn password_rules(state: &AppState) -> PasswordRules {
-    PasswordRules {
-        require_composition: state.config.password_require_composition,
-        min_strength: state.config.password_min_strength,
-        ..PasswordRules::default()
     }
 }
 
