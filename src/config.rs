@@ -67,6 +67,9 @@ pub struct Config {
     pub roles: Roles,
     /// How recent an MFA user's second factor must be for sensitive changes (step-up).
     pub mfa_step_up_window: Duration,
+    /// `CORS_ALLOWED_ORIGINS`: browser origins (e.g. a Next.js front end) allowed to call the
+    /// API from JavaScript. Empty (the default): no cross-origin access at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             reset_password_url: None,
             roles: Roles::default(),
             mfa_step_up_window: Duration::minutes(10),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -294,6 +298,12 @@ impl Config {
                 Duration::minutes(1),
                 Duration::hours(24),
             ),
+            cors_allowed_origins: r.parse(
+                "CORS_ALLOWED_ORIGINS",
+                Vec::new(),
+                "a comma-separated list of origins such as https://app.example.com,http://localhost:3000 (scheme, host and port only)",
+                parse_origins,
+            ),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -420,6 +430,24 @@ impl Reader<'_> {
     }
 }
 
+/// `https://app.example.com, http://localhost:3000` → the origins as browsers send them.
+fn parse_origins(raw: &str) -> Option<Vec<String>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|o| {
+            let url = Url::parse(o).ok()?;
+            let plain = matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.username().is_empty();
+            // `Url` adds a trailing slash; an Origin header never has one.
+            plain.then(|| url.as_str().trim_end_matches('/').to_string())
+        })
+        .collect()
+}
+
 /// Parses `90`, `90s`, `15m`, `12h`, `7d` (a bare number is seconds).
 pub fn parse_duration(raw: &str) -> Option<Duration> {
     let raw = raw.trim();
@@ -492,6 +520,20 @@ mod tests {
         for key in ["BIND_ADDR", "ACCESS_TOKEN_TTL", "MIN_AGE", "SMTP_URL"] {
             assert!(text.contains(key), "{key} missing from {text}");
         }
+    }
+
+    #[test]
+    fn cors_origins_are_plain_origins() {
+        let c = load(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com, http://localhost:3000")]).unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            vec!["https://app.example.com", "http://localhost:3000"]
+        );
+        assert!(load(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com/login")])
+            .unwrap_err()
+            .to_string()
+            .contains("CORS_ALLOWED_ORIGINS"));
+        assert!(load(&[("CORS_ALLOWED_ORIGINS", "*")]).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cors;
 mod foundation_flow;
 mod import;
 mod instances;
