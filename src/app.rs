@@ -135,7 +135,8 @@ impl Application {
             state.clock.clone(),
             mailer,
             state.outbox.wake_handle(),
-        );
+        )
+        .with_heartbeat(state.outbox.heartbeat());
         let router = crate::http::router(state.clone());
         Ok(Self {
             listener,

@@ -10,7 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(jwks))
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(jwks))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,6 +74,60 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Health
             database,
         }),
     )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: &'static str,
+    pub database: ComponentHealth,
+    pub mail_worker: WorkerHealth,
+    /// `not_configured` until REDIS_URL is used.
+    pub redis: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkerHealth {
+    /// `ok`, `stalled` (no round for 30 s) or `not_started`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_round_seconds_ago: Option<u64>,
+}
+
+/// Readiness for a load balancer: the database answers and this instance's mail worker runs.
+/// 503 otherwise (the instance can still serve /health).
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readiness>) {
+    let (db_code, health) = health(State(state.clone())).await;
+    let age = state.outbox.heartbeat().age();
+    let mail_worker = match age {
+        None => WorkerHealth {
+            status: "not_started",
+            last_round_seconds_ago: None,
+        },
+        Some(a) if a > std::time::Duration::from_secs(30) => WorkerHealth {
+            status: "stalled",
+            last_round_seconds_ago: Some(a.as_secs()),
+        },
+        Some(a) => WorkerHealth {
+            status: "ok",
+            last_round_seconds_ago: Some(a.as_secs()),
+        },
+    };
+    let ok = db_code == StatusCode::OK && mail_worker.status == "ok";
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Readiness {
+        status: if ok { "ready" } else { "not_ready" },
+        database: health.0.database,
+        mail_worker,
+        redis: "not_configured",
+    };
+    (code, axum::Json(body))
 }
 
 /// Public keys that verify gatehouse's access tokens (RFC 7517).

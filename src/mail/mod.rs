@@ -61,6 +61,22 @@ pub struct Outbox {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    heartbeat: Heartbeat,
+}
+
+/// When this process's outbox worker last went round its loop (wall time, for `/ready`).
+#[derive(Clone, Default)]
+pub struct Heartbeat(Arc<std::sync::Mutex<Option<std::time::Instant>>>);
+
+impl Heartbeat {
+    pub fn beat(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    /// Time since the last beat; `None` if the worker never ran.
+    pub fn age(&self) -> Option<std::time::Duration> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t.elapsed())
+    }
 }
 
 impl Outbox {
@@ -69,6 +85,7 @@ impl Outbox {
             store,
             clock,
             wake: Arc::new(Notify::new()),
+            heartbeat: Heartbeat::default(),
         }
     }
 
@@ -94,5 +111,9 @@ impl Outbox {
 
     pub(crate) fn wake_handle(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.heartbeat.clone()
     }
 }

@@ -20,6 +20,7 @@ pub struct OutboxWorker {
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     wake: Arc<Notify>,
+    heartbeat: super::Heartbeat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,7 @@ impl OutboxWorker {
             clock,
             mailer,
             wake,
+            heartbeat: super::Heartbeat::default(),
         }
     }
 
@@ -72,6 +74,12 @@ impl OutboxWorker {
         }
     }
 
+    /// Reports each round of [`run`](Self::run) to `heartbeat` (read by `/ready`).
+    pub fn with_heartbeat(mut self, heartbeat: super::Heartbeat) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
     /// Delivers until nothing is due. Returns how many steps did work.
     pub async fn drain(&self) -> anyhow::Result<usize> {
         let mut n = 0;
@@ -88,6 +96,7 @@ impl OutboxWorker {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(mailer = self.mailer.describe(), "outbox worker started");
         loop {
+            self.heartbeat.beat();
             if *shutdown.borrow() {
                 break;
             }

@@ -264,3 +264,23 @@ both!(
     oversized_body_is_a_413_problem,
     validation_problem_lists_each_field,
 );
+
+async fn ready_reports_database_and_mail_worker(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // The worker beats at each round; wait for its first round (an event, not time passing).
+    let mut body = serde_json::Value::Null;
+    for _ in 0..200 {
+        let r = app.get("/ready").await;
+        let status = r.status();
+        body = r.json().await.unwrap();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(body["status"], "ready", "{body}");
+    assert_eq!(body["database"]["status"], "ok");
+    assert_eq!(body["mail_worker"]["status"], "ok");
+}
+
+both!(ready_reports_database_and_mail_worker);
