@@ -26,6 +26,24 @@ enum Command {
     /// Exit status: 0 when every row was imported or already present, 3 when some rows were
     /// refused (they are listed), 1 when nothing could be imported (`--strict`, or an error).
     Import(ImportArgs),
+    /// Operator commands.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Give an account a role (e.g. the first admin). Creates the account with
+    /// --password-stdin if it does not exist yet.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Read the new account's password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -77,6 +95,11 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Import(args) => return import(config, args).await,
+        Command::Admin(AdminCommand::Create {
+            email,
+            role,
+            password_stdin,
+        }) => admin_create(config, &email, &role, password_stdin).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -99,6 +122,34 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
     store.migrate().await?;
     tracing::info!(database = store.backend(), "migrations applied");
+    Ok(())
+}
+
+async fn admin_create(config: Config, email: &str, role: &str, password_stdin: bool) -> anyhow::Result<()> {
+    use gatehouse::auth::admin::{create_admin, AdminOutcome};
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        None
+    };
+    let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
+    store.migrate().await?;
+    let (user, outcome) = create_admin(
+        store.as_ref(),
+        &config,
+        &gatehouse::clock::SystemClock,
+        email,
+        role,
+        password.as_deref(),
+    )
+    .await?;
+    match outcome {
+        AdminOutcome::Created => println!("created {} ({}) with role {role}", user.email, user.id),
+        AdminOutcome::RoleChanged { from } => println!("{} ({}): role {from} -> {role}", user.email, user.id),
+        AdminOutcome::Unchanged => println!("{} ({}) already has role {role}", user.email, user.id),
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The rules of authentication. Handlers call one function here; SQL stays in `store/`.
 
+pub mod admin;
 pub mod keys;
 pub mod login;
 pub mod mfa;

@@ -150,6 +150,8 @@ pub trait Store: Send + Sync + 'static {
     // --- adding methods elsewhere merges cleanly) ---
     /// Looks up by the canonical (lower-cased) username.
     async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>>;
+    /// Sets the user's role; `false` if the user is gone.
+    async fn set_role(&self, user_id: Uuid, role: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Applies the fields set in `changes` in one statement; `None` if the user is gone. A
     /// username another account holds (ignoring case) is `Duplicate("username")`.
     async fn update_profile(

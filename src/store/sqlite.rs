@@ -569,6 +569,16 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn set_role(&self, user_id: Uuid, role: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")
+            .bind(user_id)
+            .bind(role)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_canonical = ?1");
         Ok(sqlx::query_as(&sql)

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_cli;
 mod cors;
 mod foundation_flow;
 mod import;

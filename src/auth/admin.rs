@@ -1,0 +1,107 @@
+//! Operator actions run from the command line (`gatehouse admin create`): how the first admin
+//! comes to exist before there is anyone to call an admin API. Every change is audited.
+
+use crate::audit::{self, Outcome};
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{Email, Password, PasswordContext};
+use crate::http::extract::ClientInfo;
+use crate::store::{NewUser, Store, UserRecord};
+use anyhow::{bail, Context};
+use serde_json::json;
+use uuid::Uuid;
+
+/// What `create_admin` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminOutcome {
+    Created,
+    RoleChanged { from: String },
+    Unchanged,
+}
+
+/// Gives `email` the role `role`: an existing account is promoted; with `password`, a missing
+/// account is created (email taken as verified: the operator vouches for it).
+pub async fn create_admin(
+    store: &dyn Store,
+    config: &Config,
+    clock: &dyn Clock,
+    email: &str,
+    role: &str,
+    password: Option<&str>,
+) -> anyhow::Result<(UserRecord, AdminOutcome)> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {}", e.message))?;
+    if !config.roles.contains(role) {
+        let names: Vec<&str> = config.roles.iter().map(|r| r.name.as_str()).collect();
+        bail!(
+            "--role must be one of the configured roles (ROLES): {}",
+            names.join(", ")
+        );
+    }
+    let now = clock.now();
+    let cli = ClientInfo {
+        ip: None,
+        user_agent: Some("gatehouse admin create".into()),
+    };
+    if let Some(user) = store.user_by_email(&email.canonical()).await? {
+        if user.role == role {
+            return Ok((user, AdminOutcome::Unchanged));
+        }
+        store.set_role(user.id, role, now).await?;
+        audit::record(
+            store,
+            now,
+            "role_changed",
+            Some(user.id),
+            &cli,
+            Outcome::Success,
+            json!({ "from": user.role, "to": role, "by": "cli" }),
+        )
+        .await;
+        let from = user.role.clone();
+        let user = store.user_by_id(user.id).await?.context("the account disappeared")?;
+        return Ok((user, AdminOutcome::RoleChanged { from }));
+    }
+    let Some(raw) = password else {
+        bail!("no account has the address {email}; register it first, or pass --password-stdin to create it here");
+    };
+    let rules = config.password_rules();
+    let ctx = PasswordContext {
+        email: Some(&email),
+        first_name: None,
+        last_name: None,
+        username: None,
+        rules: &rules,
+    };
+    let password = Password::parse(raw, &ctx).map_err(|e| anyhow::anyhow!("the password {}", e.message))?;
+    let hasher = PasswordHasher::new(1)?;
+    let user = store
+        .create_user(&NewUser {
+            id: Uuid::new_v4(),
+            email: email.as_str().to_string(),
+            email_canonical: email.canonical(),
+            username: None,
+            username_canonical: None,
+            first_name: None,
+            last_name: None,
+            date_of_birth: None,
+            gender: None,
+            mobile: None,
+            password_hash: Some(hasher.hash(&password).await?),
+            role: role.to_string(),
+            is_email_verified: true,
+            created_at: now,
+        })
+        .await?;
+    audit::record(
+        store,
+        now,
+        "role_changed",
+        Some(user.id),
+        &cli,
+        Outcome::Success,
+        json!({ "from": null, "to": role, "by": "cli", "created": true }),
+    )
+    .await;
+    Ok((user, AdminOutcome::Created))
+}
