@@ -12,6 +12,31 @@ pub struct SqliteStore {
 
 const USER_COLUMNS: &str = "id, email, email_canonical, username, first_name, last_name, date_of_birth, gender, mobile, \
     password_hash, role, is_active, is_email_verified, mfa_enabled, created_at, updated_at, last_login, email_verified_at";
+/// The one INSERT of a user (registration and import), bound by `bind_new_user!`.
+const INSERT_USER: &str = "INSERT INTO users (id, email, email_canonical, username, username_canonical, first_name, \
+    last_name, date_of_birth, gender, mobile, password_hash, role, is_email_verified, email_verified_at, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, CASE WHEN ?13 THEN ?14 END, ?14, ?14)";
+
+macro_rules! bind_new_user {
+    ($query:expr, $u:expr) => {
+        $query
+            .bind($u.id)
+            .bind(&$u.email)
+            .bind(&$u.email_canonical)
+            .bind(&$u.username)
+            .bind(&$u.username_canonical)
+            .bind(&$u.first_name)
+            .bind(&$u.last_name)
+            .bind($u.date_of_birth)
+            .bind(&$u.gender)
+            .bind(&$u.mobile)
+            .bind(&$u.password_hash)
+            .bind(&$u.role)
+            .bind($u.is_email_verified)
+            .bind($u.created_at)
+    };
+}
+
 const TOKEN_COLUMNS: &str = "id, user_id, token_hash, expires_at, created_at, used_at, revoked_at, attempts";
 const SESSION_COLUMNS: &str =
     "id, user_id, created_at, last_used_at, expires_at, revoked_at, auth_time, amr, ip, user_agent";
@@ -56,27 +81,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, u: &NewUser) -> StoreResult<UserRecord> {
-        let sql = format!(
-            "INSERT INTO users (id, email, email_canonical, username, username_canonical, first_name, last_name, \
-             date_of_birth, gender, mobile, password_hash, role, is_email_verified, email_verified_at, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, CASE WHEN ?13 THEN ?14 END, ?14, ?14) \
-             RETURNING {USER_COLUMNS}"
-        );
-        sqlx::query_as::<_, UserRecord>(&sql)
-            .bind(u.id)
-            .bind(&u.email)
-            .bind(&u.email_canonical)
-            .bind(&u.username)
-            .bind(&u.username_canonical)
-            .bind(&u.first_name)
-            .bind(&u.last_name)
-            .bind(u.date_of_birth)
-            .bind(&u.gender)
-            .bind(&u.mobile)
-            .bind(&u.password_hash)
-            .bind(&u.role)
-            .bind(u.is_email_verified)
-            .bind(u.created_at)
+        let sql = format!("{INSERT_USER} RETURNING {USER_COLUMNS}");
+        bind_new_user!(sqlx::query_as::<_, UserRecord>(&sql), u)
             .fetch_one(&self.pool)
             .await
             .map_err(map_unique)
@@ -494,28 +500,10 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let mut outcomes = Vec::with_capacity(users.len());
         for u in users {
-            let inserted: Option<Uuid> = sqlx::query_scalar(
-                "INSERT INTO users (id, email, email_canonical, username, username_canonical, first_name, last_name, \
-                 date_of_birth, gender, mobile, password_hash, role, is_email_verified, email_verified_at, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, CASE WHEN ?13 THEN ?14 END, ?14, ?14) \
-                 ON CONFLICT DO NOTHING RETURNING id",
-            )
-            .bind(u.id)
-            .bind(&u.email)
-            .bind(&u.email_canonical)
-            .bind(&u.username)
-            .bind(&u.username_canonical)
-            .bind(&u.first_name)
-            .bind(&u.last_name)
-            .bind(u.date_of_birth)
-            .bind(&u.gender)
-            .bind(&u.mobile)
-            .bind(&u.password_hash)
-            .bind(&u.role)
-            .bind(u.is_email_verified)
-            .bind(u.created_at)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let sql = format!("{INSERT_USER} ON CONFLICT DO NOTHING RETURNING id");
+            let inserted: Option<Uuid> = bind_new_user!(sqlx::query_scalar(&sql), u)
+                .fetch_optional(&mut *tx)
+                .await?;
             let outcome = if inserted.is_some() {
                 ImportOutcome::Inserted
             } else {
