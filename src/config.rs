@@ -67,6 +67,24 @@ pub struct Config {
     pub roles: Roles,
     /// How recent an MFA user's second factor must be for sensitive changes (step-up).
     pub mfa_step_up_window: Duration,
+    /// `OIDC_PROVIDERS` (names) and `OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET`,
+    /// `_SCOPES`: the OpenID Connect providers offered for social login.
+    pub oidc_providers: Vec<OidcProviderSettings>,
+    /// Where a finished social login sends the browser, with `?code=` for `/api/auth/oauth/exchange`.
+    pub oauth_success_url: Option<Url>,
+    /// `redirect_to` values honoured at `/api/auth/oauth/{provider}` (origin + path prefix).
+    pub oauth_redirect_allowlist: Vec<Url>,
+}
+
+/// One generic OpenID Connect provider (discovery at `<issuer>/.well-known/openid-configuration`).
+#[derive(Debug, Clone)]
+pub struct OidcProviderSettings {
+    /// Lower-case name used in `/api/auth/oauth/{name}`.
+    pub name: String,
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
 }
 
 impl Default for Config {
@@ -101,6 +119,9 @@ impl Default for Config {
             reset_password_url: None,
             roles: Roles::default(),
             mfa_step_up_window: Duration::minutes(10),
+            oidc_providers: Vec::new(),
+            oauth_success_url: None,
+            oauth_redirect_allowlist: Vec::new(),
         }
     }
 }
@@ -113,6 +134,88 @@ fn default_public_url(bind: SocketAddr) -> Url {
     };
     Url::parse(&format!("http://{host}:{}", bind.port()))
         .unwrap_or_else(|_| Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable!()))
+}
+
+/// Google needs no issuer setting: this is its well-known one.
+const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+fn oidc_providers(r: &mut Reader<'_>) -> Vec<OidcProviderSettings> {
+    let names = r.raw("OIDC_PROVIDERS").unwrap_or_default();
+    let mut providers = Vec::new();
+    for name in names
+        .split(',')
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+    {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            r.problems.push(format!(
+                "OIDC_PROVIDERS must list names made of letters, digits and _ (got {name:?})"
+            ));
+            continue;
+        }
+        let key = |suffix: &str| format!("OIDC_{}_{suffix}", name.to_ascii_uppercase());
+        let default_issuer = (name == "google").then(|| GOOGLE_ISSUER.to_string());
+        let issuer = match r.raw(&key("ISSUER")).or(default_issuer).map(|v| Url::parse(&v)) {
+            Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                r.problems.push(format!(
+                    "{} must be the provider's issuer URL, such as https://accounts.google.com",
+                    key("ISSUER")
+                ));
+                None
+            }
+        };
+        let client_id = r.raw(&key("CLIENT_ID")).filter(|v| !v.trim().is_empty());
+        if client_id.is_none() {
+            r.problems.push(format!(
+                "{} must be the client id from the provider's console",
+                key("CLIENT_ID")
+            ));
+        }
+        let client_secret = r.raw(&key("CLIENT_SECRET")).filter(|v| !v.trim().is_empty());
+        if client_secret.is_none() {
+            r.problems.push(format!(
+                "{} must be the client secret from the provider's console",
+                key("CLIENT_SECRET")
+            ));
+        }
+        let scopes = r
+            .raw(&key("SCOPES"))
+            .unwrap_or_else(|| "openid email profile".into())
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let (Some(issuer), Some(client_id), Some(secret)) = (issuer, client_id, client_secret) {
+            providers.push(OidcProviderSettings {
+                name,
+                issuer,
+                client_id,
+                client_secret: SecretString::from(secret),
+                scopes,
+            });
+        }
+    }
+    providers
+}
+
+fn url_list(r: &mut Reader<'_>, key: &str) -> Vec<Url> {
+    let mut urls = Vec::new();
+    for item in r
+        .raw(key)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        match Url::parse(item) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => urls.push(u),
+            _ => r.problems.push(format!(
+                "{key} must be a comma-separated list of absolute http(s) URLs (got {item:?})"
+            )),
+        }
+    }
+    urls
 }
 
 /// Every problem found in the settings, each naming the variable and the expected form.
@@ -294,6 +397,9 @@ impl Config {
                 Duration::minutes(1),
                 Duration::hours(24),
             ),
+            oidc_providers: oidc_providers(&mut r),
+            oauth_success_url: r.optional_url("OAUTH_SUCCESS_URL"),
+            oauth_redirect_allowlist: url_list(&mut r, "OAUTH_REDIRECT_ALLOWLIST"),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(

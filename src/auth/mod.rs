@@ -3,6 +3,7 @@
 pub mod keys;
 pub mod login;
 pub mod mfa;
+pub mod oauth;
 pub mod password;
 pub mod password_change;
 pub mod profile;

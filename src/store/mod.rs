@@ -205,6 +205,12 @@ pub trait Store: Send + Sync + 'static {
         fresh: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    // --- oauth ---
+    /// The user a provider identity (provider, subject) is linked to, if any.
+    async fn oauth_account_user(&self, provider: &str, provider_user_id: &str) -> StoreResult<Option<Uuid>>;
+    /// Links a provider identity to a user; `Duplicate("identity")` if it is linked already.
+    async fn insert_oauth_account(&self, account: &NewOAuthAccount) -> StoreResult<()>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

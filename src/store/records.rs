@@ -60,6 +60,8 @@ pub enum TokenPurpose {
     MfaChallengeAfterPassword,
     /// An `mfa_token` handed out after a correct passwordless OTP code.
     MfaChallengeAfterEmailOtp,
+    /// The one-time code a finished social login hands the app (`/api/auth/oauth/exchange`).
+    OAuthExchange,
 }
 
 impl TokenPurpose {
@@ -72,6 +74,7 @@ impl TokenPurpose {
             TokenPurpose::OtpLogin => "otp_login",
             TokenPurpose::MfaChallengeAfterPassword => "mfa_challenge_pwd",
             TokenPurpose::MfaChallengeAfterEmailOtp => "mfa_challenge_email",
+            TokenPurpose::OAuthExchange => "oauth_exchange",
         }
     }
 }
@@ -255,4 +258,15 @@ impl MfaFactorRecord {
     pub fn is_active(&self) -> bool {
         self.status == "active"
     }
+}
+
+/// A provider identity to link (`oauth_accounts`).
+#[derive(Debug, Clone)]
+pub struct NewOAuthAccount {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub provider: String,
+    pub provider_user_id: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
 }

@@ -806,6 +806,34 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+
+    // --- oauth ---
+    async fn oauth_account_user(&self, provider: &str, provider_user_id: &str) -> StoreResult<Option<Uuid>> {
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM oauth_accounts WHERE provider = ?1 AND provider_user_id = ?2")
+                .bind(provider)
+                .bind(provider_user_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn insert_oauth_account(&self, account: &NewOAuthAccount) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO oauth_accounts (id, user_id, provider, provider_user_id, email, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(account.id)
+        .bind(account.user_id)
+        .bind(&account.provider)
+        .bind(&account.provider_user_id)
+        .bind(&account.email)
+        .bind(account.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_unique)?;
+        Ok(())
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefreshToken) -> StoreResult<()> {
