@@ -34,7 +34,7 @@ pub struct StartParams {
 #[utoipa::path(get, path = "/api/auth/oauth/{provider}", tag = "tokens",
     params(("provider" = String, Path, description = "A configured provider name"), StartParams),
     responses(
-        (status = 302, description = "To the provider's sign-in page (state, PKCE S256, nonce)"),
+        (status = 303, description = "To the provider's sign-in page (state, PKCE S256, nonce)"),
         (status = 400, description = "`redirect_not_allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`provider_not_configured`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -66,7 +66,7 @@ pub struct CallbackQuery {
 
 #[utoipa::path(get, path = "/api/auth/oauth/callback", tag = "tokens", params(CallbackQuery),
     responses(
-        (status = 302, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`"),
+        (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`"),
         (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_in_use_unverified`", body = Problem, content_type = "application/problem+json"),
