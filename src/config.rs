@@ -601,6 +601,45 @@ mod tests {
     }
 
     #[test]
+    fn oidc_providers_load_and_google_needs_no_issuer() {
+        let c = load(&[
+            ("OIDC_PROVIDERS", "google, Corp"),
+            ("OIDC_GOOGLE_CLIENT_ID", "gid"),
+            ("OIDC_GOOGLE_CLIENT_SECRET", "gsecret"),
+            ("OIDC_CORP_ISSUER", "https://id.corp.example"),
+            ("OIDC_CORP_CLIENT_ID", "cid"),
+            ("OIDC_CORP_CLIENT_SECRET", "csecret"),
+            ("OIDC_CORP_SCOPES", "openid email"),
+            (
+                "OAUTH_REDIRECT_ALLOWLIST",
+                "https://app.example/a, https://app.example/b",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.oidc_providers.len(), 2);
+        assert_eq!(c.oidc_providers[0].issuer.as_str(), "https://accounts.google.com/");
+        assert_eq!(c.oidc_providers[1].name, "corp");
+        assert_eq!(c.oidc_providers[1].scopes, ["openid", "email"]);
+        assert_eq!(c.oauth_redirect_allowlist.len(), 2);
+        assert!(!format!("{c:?}").contains("csecret"), "client secrets must not print");
+    }
+
+    #[test]
+    fn an_incomplete_oidc_provider_is_named() {
+        let text = load(&[("OIDC_PROVIDERS", "corp"), ("OAUTH_REDIRECT_ALLOWLIST", "not a url")])
+            .unwrap_err()
+            .to_string();
+        for key in [
+            "OIDC_CORP_ISSUER",
+            "OIDC_CORP_CLIENT_ID",
+            "OIDC_CORP_CLIENT_SECRET",
+            "OAUTH_REDIRECT_ALLOWLIST",
+        ] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
+    }
+
+    #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("90"), Some(Duration::seconds(90)));
         assert_eq!(parse_duration("15m"), Some(Duration::minutes(15)));

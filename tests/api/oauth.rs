@@ -286,3 +286,21 @@ both!(
     redirect_to_outside_the_allow_list_is_refused,
     exchange_code_is_single_use_and_short_lived,
 );
+
+async fn mfa_user_gets_the_mfa_step_not_tokens(backend: Backend) {
+    let (app, p) = spawn(backend).await;
+    crate::mfa_support::totp_user(&app).await;
+    p.set(Behaviour {
+        email: crate::mfa_support::EMAIL.into(),
+        ..Behaviour::default()
+    });
+    let code = sign_in_code(&app).await;
+    let r = exchange(&app, &code).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["mfa_required"], true, "{body}");
+    assert!(body["access_token"].is_null());
+    assert!(body["mfa_token"].is_string());
+}
+
+both!(mfa_user_gets_the_mfa_step_not_tokens);
