@@ -60,6 +60,8 @@ pub enum TokenPurpose {
     MfaChallengeAfterPassword,
     /// An `mfa_token` handed out after a correct passwordless OTP code.
     MfaChallengeAfterEmailOtp,
+    /// An `mfa_token` handed out after a social login (the provider was the first factor).
+    MfaChallengeAfterOAuth,
     /// The one-time code a finished social login hands the app (`/api/auth/oauth/exchange`).
     OAuthExchange,
 }
@@ -74,6 +76,7 @@ impl TokenPurpose {
             TokenPurpose::OtpLogin => "otp_login",
             TokenPurpose::MfaChallengeAfterPassword => "mfa_challenge_pwd",
             TokenPurpose::MfaChallengeAfterEmailOtp => "mfa_challenge_email",
+            TokenPurpose::MfaChallengeAfterOAuth => "mfa_challenge_fed",
             TokenPurpose::OAuthExchange => "oauth_exchange",
         }
     }

@@ -289,7 +289,7 @@ both!(
 
 async fn mfa_user_gets_the_mfa_step_not_tokens(backend: Backend) {
     let (app, p) = spawn(backend).await;
-    crate::mfa_support::totp_user(&app).await;
+    let user = crate::mfa_support::totp_user(&app).await;
     p.set(Behaviour {
         email: crate::mfa_support::EMAIL.into(),
         ..Behaviour::default()
@@ -300,7 +300,13 @@ async fn mfa_user_gets_the_mfa_step_not_tokens(backend: Backend) {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["mfa_required"], true, "{body}");
     assert!(body["access_token"].is_null());
-    assert!(body["mfa_token"].is_string());
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    let code = crate::mfa_support::totp_now(&app, &user.secret);
+    let r = crate::mfa_support::challenge(&app, mfa_token, Some("totp"), &code).await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(crate::mfa_support::amr(access), ["fed", "otp", "mfa"]);
 }
 
 both!(mfa_user_gets_the_mfa_step_not_tokens);

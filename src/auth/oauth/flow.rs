@@ -311,8 +311,8 @@ pub async fn exchange(state: &AppState, code: &str, client: &ClientInfo) -> Resu
     }
     let user = active(state.store.user_by_id(record.user_id).await?)?;
     if user.mfa_enabled {
-        // Reuses the password login's challenge: the provider stands in for the first factor.
-        let step = challenge::begin(state, &user, TokenPurpose::MfaChallengeAfterPassword).await?;
+        // The password login's challenge, recording the provider as the first factor.
+        let step = challenge::begin(state, &user, TokenPurpose::MfaChallengeAfterOAuth).await?;
         return Ok(LoginOutcome::MfaRequired(step));
     }
     let pair = sessions::start_session(state, &user, &["fed"], client).await?;
