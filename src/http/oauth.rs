@@ -69,7 +69,7 @@ pub struct CallbackQuery {
         (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`"),
         (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_in_use_unverified`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_in_use_unverified`, `account_not_verified`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn callback(
     State(state): State<AppState>,

@@ -151,6 +151,21 @@ async fn unverified_email_never_links(backend: Backend) {
     );
 }
 
+async fn an_unconfirmed_local_account_is_not_linked(backend: Backend) {
+    let (app, _p) = spawn(backend).await;
+    app.register_pending("social@example.com").await;
+    let (query, cookie) = through_provider(&app, "/api/auth/oauth/corp").await;
+    expect_problem(callback(&app, &query, Some(&cookie)).await, 409, "account_not_verified").await;
+    assert_eq!(
+        app.sql_count(
+            "SELECT COUNT(*) FROM oauth_accounts WHERE provider_user_id = $1",
+            "subject-1"
+        )
+        .await,
+        0
+    );
+}
+
 async fn wrong_state_is_refused(backend: Backend) {
     let (app, _p) = spawn(backend).await;
     let (query, cookie) = through_provider(&app, "/api/auth/oauth/corp").await;
@@ -279,6 +294,7 @@ both!(
     returning_user_gets_the_same_account,
     verified_email_links_to_the_existing_account,
     unverified_email_never_links,
+    an_unconfirmed_local_account_is_not_linked,
     wrong_state_is_refused,
     missing_or_foreign_state_cookie_is_refused,
     bad_id_tokens_are_refused,

@@ -234,6 +234,14 @@ async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims
                 "an account with this email exists, but the provider has not verified the address, so it cannot be linked; sign in with your password instead",
             ))
         }
+        // Pre-account hijacking: someone may have registered this address (with a password
+        // they know) without ever proving it. Linking would hand them the real owner's login.
+        Some(existing) if !existing.is_email_verified => {
+            return Err(Error::conflict(
+                "account_not_verified",
+                "an account with this email exists but its address was never confirmed; confirm it from the verification mail (or reset the password) first",
+            ))
+        }
         Some(existing) => active(Some(existing))?,
         None => {
             let created = state
