@@ -5,7 +5,9 @@
 use crate::app::AppState;
 use crate::auth::mfa::challenge::LoginOutcome;
 use crate::auth::oauth::flow::{self, CallbackParams};
+use crate::auth::oauth::identities;
 use crate::auth::oauth::state_cookie::COOKIE_NAME;
+use crate::auth::sessions::AuthUser;
 use crate::error::{Problem, Result};
 use crate::http::extract::{ClientInfo, Json};
 use axum::extract::{Path, Query, State};
@@ -21,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(callback))
         .routes(routes!(start))
         .routes(routes!(exchange))
+        .routes(routes!(list_identities))
+        .routes(routes!(unlink_identity))
 }
 
 const COOKIE_PATH: &str = "/api/auth/oauth";
@@ -108,4 +112,49 @@ async fn exchange(
     Json(body): Json<ExchangeRequest>,
 ) -> Result<axum::Json<LoginOutcome>> {
     Ok(axum::Json(flow::exchange(&state, &body.code, &client).await?))
+}
+
+/// A provider identity linked to the signed-in user.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct IdentityView {
+    pub id: uuid::Uuid,
+    pub provider: String,
+    pub email: Option<String>,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(get, path = "/api/auth/identities", tag = "profile", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<IdentityView>),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_identities(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<IdentityView>>> {
+    let linked = identities::list(&state, user.user_id).await?;
+    Ok(axum::Json(
+        linked
+            .into_iter()
+            .map(|a| IdentityView {
+                id: a.id,
+                provider: a.provider,
+                email: a.email,
+                linked_at: a.created_at,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/auth/identities/{id}", tag = "profile", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The id from GET /api/auth/identities")),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 404, description = "`identity_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_sign_in_method`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn unlink_identity(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<axum::http::StatusCode> {
+    identities::unlink(&state, user.user_id, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

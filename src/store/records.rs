@@ -273,3 +273,11 @@ pub struct NewOAuthAccount {
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthAccountRecord {
+    pub id: Uuid,
+    pub provider: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}

@@ -834,6 +834,28 @@ impl Store for SqliteStore {
         .map_err(map_unique)?;
         Ok(())
     }
+
+    async fn oauth_accounts_for_user(&self, user_id: Uuid) -> StoreResult<Vec<OAuthAccountRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, provider, email, created_at FROM oauth_accounts WHERE user_id = ?1 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn unlink_oauth_account(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM oauth_accounts WHERE id = ?2 AND user_id = ?1 AND ( \
+               EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash IS NOT NULL) \
+               OR (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = ?1) > 1)",
+        )
+        .bind(user_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefreshToken) -> StoreResult<()> {

@@ -326,3 +326,69 @@ async fn mfa_user_gets_the_mfa_step_not_tokens(backend: Backend) {
 }
 
 both!(mfa_user_gets_the_mfa_step_not_tokens);
+
+async fn identities_are_listed_and_the_last_sign_in_method_stays(backend: Backend) {
+    let (app, _p) = spawn(backend).await;
+    // A social-only user: no password, one identity.
+    let code = sign_in_code(&app).await;
+    let body: Value = exchange(&app, &code).await.json().await.unwrap();
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let r = app.get_auth("/api/auth/identities", &access).await;
+    assert_eq!(r.status(), 200);
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["provider"], "corp");
+    let id = list[0]["id"].as_str().unwrap();
+    let r = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/auth/identities/{id}")))
+                .bearer_auth(&access),
+        )
+        .await;
+    expect_problem(r, 409, "last_sign_in_method").await;
+    assert_eq!(
+        app.sql_count("SELECT COUNT(*) FROM oauth_accounts WHERE provider = $1", "corp")
+            .await,
+        1
+    );
+}
+
+async fn a_user_with_a_password_can_unlink(backend: Backend) {
+    let (app, _p) = spawn(backend).await;
+    let tokens = app.signed_in("social@example.com").await;
+    sign_in_code(&app).await;
+    let list: Value = app
+        .get_auth("/api/auth/identities", &tokens.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap();
+    let r = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/auth/identities/{id}")))
+                .bearer_auth(&tokens.access),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        app.sql_count("SELECT COUNT(*) FROM oauth_accounts WHERE provider = $1", "corp")
+            .await,
+        0
+    );
+    let r = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/auth/identities/{id}")))
+                .bearer_auth(&tokens.access),
+        )
+        .await;
+    expect_problem(r, 404, "identity_not_found").await;
+}
+
+both!(
+    identities_are_listed_and_the_last_sign_in_method_stays,
+    a_user_with_a_password_can_unlink,
+);

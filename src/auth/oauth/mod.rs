@@ -8,6 +8,7 @@
 
 pub mod flow;
 pub mod id_token;
+pub mod identities;
 pub mod state_cookie;
 
 use crate::config::OidcProviderSettings;
