@@ -25,6 +25,8 @@ pub struct ServerSecrets {
     pub refresh_successor_key: Vec<u8>,
     /// Keys the hashes of short numeric codes.
     pub code_hash_key: Vec<u8>,
+    /// Signs the cookie that binds a social login's `state` to the browser.
+    pub oauth_state_key: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -37,6 +39,7 @@ pub struct AppState {
     pub outbox: Outbox,
     pub resolver: Option<Arc<dyn DomainResolver>>,
     pub secrets: Arc<ServerSecrets>,
+    pub oauth: crate::auth::oauth::Providers,
 }
 
 /// What tests (or an embedding program) may replace.
@@ -76,6 +79,10 @@ impl AppState {
         let code_hash_key = store
             .get_or_create_secret("code_hash_key", &crate::auth::secrets::random_bytes::<32>(), now)
             .await?;
+        let oauth_state_key = store
+            .get_or_create_secret("oauth_state_key", &crate::auth::secrets::random_bytes::<32>(), now)
+            .await?;
+        let oauth = crate::auth::oauth::Providers::new(&config.oidc_providers)?;
         let resolver = match config.email_domain_check {
             EmailDomainCheck::Off => None,
             EmailDomainCheck::Dns => Some(match deps.resolver {
@@ -105,7 +112,9 @@ impl AppState {
             secrets: Arc::new(ServerSecrets {
                 refresh_successor_key,
                 code_hash_key,
+                oauth_state_key,
             }),
+            oauth,
         };
         Ok((state, mailer))
     }

@@ -70,6 +70,24 @@ pub struct Config {
     /// `CORS_ALLOWED_ORIGINS`: browser origins (e.g. a Next.js front end) allowed to call the
     /// API from JavaScript. Empty (the default): no cross-origin access at all.
     pub cors_allowed_origins: Vec<String>,
+    /// `OIDC_PROVIDERS` (names) and `OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET`,
+    /// `_SCOPES`: the OpenID Connect providers offered for social login.
+    pub oidc_providers: Vec<OidcProviderSettings>,
+    /// Where a finished social login sends the browser, with `?code=` for `/api/auth/oauth/exchange`.
+    pub oauth_success_url: Option<Url>,
+    /// `redirect_to` values honoured at `/api/auth/oauth/{provider}` (origin + path prefix).
+    pub oauth_redirect_allowlist: Vec<Url>,
+}
+
+/// One generic OpenID Connect provider (discovery at `<issuer>/.well-known/openid-configuration`).
+#[derive(Debug, Clone)]
+pub struct OidcProviderSettings {
+    /// Lower-case name used in `/api/auth/oauth/{name}`.
+    pub name: String,
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
 }
 
 impl Default for Config {
@@ -105,6 +123,9 @@ impl Default for Config {
             roles: Roles::default(),
             mfa_step_up_window: Duration::minutes(10),
             cors_allowed_origins: Vec::new(),
+            oidc_providers: Vec::new(),
+            oauth_success_url: None,
+            oauth_redirect_allowlist: Vec::new(),
         }
     }
 }
@@ -117,6 +138,88 @@ fn default_public_url(bind: SocketAddr) -> Url {
     };
     Url::parse(&format!("http://{host}:{}", bind.port()))
         .unwrap_or_else(|_| Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable!()))
+}
+
+/// Google needs no issuer setting: this is its well-known one.
+const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+fn oidc_providers(r: &mut Reader<'_>) -> Vec<OidcProviderSettings> {
+    let names = r.raw("OIDC_PROVIDERS").unwrap_or_default();
+    let mut providers = Vec::new();
+    for name in names
+        .split(',')
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+    {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            r.problems.push(format!(
+                "OIDC_PROVIDERS must list names made of letters, digits and _ (got {name:?})"
+            ));
+            continue;
+        }
+        let key = |suffix: &str| format!("OIDC_{}_{suffix}", name.to_ascii_uppercase());
+        let default_issuer = (name == "google").then(|| GOOGLE_ISSUER.to_string());
+        let issuer = match r.raw(&key("ISSUER")).or(default_issuer).map(|v| Url::parse(&v)) {
+            Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                r.problems.push(format!(
+                    "{} must be the provider's issuer URL, such as https://accounts.google.com",
+                    key("ISSUER")
+                ));
+                None
+            }
+        };
+        let client_id = r.raw(&key("CLIENT_ID")).filter(|v| !v.trim().is_empty());
+        if client_id.is_none() {
+            r.problems.push(format!(
+                "{} must be the client id from the provider's console",
+                key("CLIENT_ID")
+            ));
+        }
+        let client_secret = r.raw(&key("CLIENT_SECRET")).filter(|v| !v.trim().is_empty());
+        if client_secret.is_none() {
+            r.problems.push(format!(
+                "{} must be the client secret from the provider's console",
+                key("CLIENT_SECRET")
+            ));
+        }
+        let scopes = r
+            .raw(&key("SCOPES"))
+            .unwrap_or_else(|| "openid email profile".into())
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let (Some(issuer), Some(client_id), Some(secret)) = (issuer, client_id, client_secret) {
+            providers.push(OidcProviderSettings {
+                name,
+                issuer,
+                client_id,
+                client_secret: SecretString::from(secret),
+                scopes,
+            });
+        }
+    }
+    providers
+}
+
+fn url_list(r: &mut Reader<'_>, key: &str) -> Vec<Url> {
+    let mut urls = Vec::new();
+    for item in r
+        .raw(key)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        match Url::parse(item) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => urls.push(u),
+            _ => r.problems.push(format!(
+                "{key} must be a comma-separated list of absolute http(s) URLs (got {item:?})"
+            )),
+        }
+    }
+    urls
 }
 
 /// Every problem found in the settings, each naming the variable and the expected form.
@@ -304,6 +407,9 @@ impl Config {
                 "a comma-separated list of origins such as https://app.example.com,http://localhost:3000 (scheme, host and port only)",
                 parse_origins,
             ),
+            oidc_providers: oidc_providers(&mut r),
+            oauth_success_url: r.optional_url("OAUTH_SUCCESS_URL"),
+            oauth_redirect_allowlist: url_list(&mut r, "OAUTH_REDIRECT_ALLOWLIST"),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -534,6 +640,45 @@ mod tests {
             .to_string()
             .contains("CORS_ALLOWED_ORIGINS"));
         assert!(load(&[("CORS_ALLOWED_ORIGINS", "*")]).is_err());
+    }
+
+    #[test]
+    fn oidc_providers_load_and_google_needs_no_issuer() {
+        let c = load(&[
+            ("OIDC_PROVIDERS", "google, Corp"),
+            ("OIDC_GOOGLE_CLIENT_ID", "gid"),
+            ("OIDC_GOOGLE_CLIENT_SECRET", "gsecret"),
+            ("OIDC_CORP_ISSUER", "https://id.corp.example"),
+            ("OIDC_CORP_CLIENT_ID", "cid"),
+            ("OIDC_CORP_CLIENT_SECRET", "csecret"),
+            ("OIDC_CORP_SCOPES", "openid email"),
+            (
+                "OAUTH_REDIRECT_ALLOWLIST",
+                "https://app.example/a, https://app.example/b",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.oidc_providers.len(), 2);
+        assert_eq!(c.oidc_providers[0].issuer.as_str(), "https://accounts.google.com/");
+        assert_eq!(c.oidc_providers[1].name, "corp");
+        assert_eq!(c.oidc_providers[1].scopes, ["openid", "email"]);
+        assert_eq!(c.oauth_redirect_allowlist.len(), 2);
+        assert!(!format!("{c:?}").contains("csecret"), "client secrets must not print");
+    }
+
+    #[test]
+    fn an_incomplete_oidc_provider_is_named() {
+        let text = load(&[("OIDC_PROVIDERS", "corp"), ("OAUTH_REDIRECT_ALLOWLIST", "not a url")])
+            .unwrap_err()
+            .to_string();
+        for key in [
+            "OIDC_CORP_ISSUER",
+            "OIDC_CORP_CLIENT_ID",
+            "OIDC_CORP_CLIENT_SECRET",
+            "OAUTH_REDIRECT_ALLOWLIST",
+        ] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
     }
 
     #[test]

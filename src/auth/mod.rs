@@ -4,6 +4,7 @@ pub mod admin;
 pub mod keys;
 pub mod login;
 pub mod mfa;
+pub mod oauth;
 pub mod password;
 pub mod password_change;
 pub mod profile;

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod meta;
 pub mod mfa;
 pub mod middleware;
+pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod profile;
@@ -80,6 +81,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(profile::router())
         .merge(token::router())
         .merge(mfa::router())
+        .merge(oauth::router())
         .merge(meta::router())
 }
 

@@ -207,6 +207,16 @@ pub trait Store: Send + Sync + 'static {
         fresh: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    // --- oauth ---
+    /// The user a provider identity (provider, subject) is linked to, if any.
+    async fn oauth_account_user(&self, provider: &str, provider_user_id: &str) -> StoreResult<Option<Uuid>>;
+    /// Links a provider identity to a user; `Duplicate("identity")` if it is linked already.
+    async fn insert_oauth_account(&self, account: &NewOAuthAccount) -> StoreResult<()>;
+    async fn oauth_accounts_for_user(&self, user_id: Uuid) -> StoreResult<Vec<OAuthAccountRecord>>;
+    /// Unlinks one identity, in one statement, only if the user keeps another way to sign in
+    /// (a password or another identity). Returns whether a row was deleted.
+    async fn unlink_oauth_account(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

@@ -60,6 +60,10 @@ pub enum TokenPurpose {
     MfaChallengeAfterPassword,
     /// An `mfa_token` handed out after a correct passwordless OTP code.
     MfaChallengeAfterEmailOtp,
+    /// An `mfa_token` handed out after a social login (the provider was the first factor).
+    MfaChallengeAfterOAuth,
+    /// The one-time code a finished social login hands the app (`/api/auth/oauth/exchange`).
+    OAuthExchange,
 }
 
 impl TokenPurpose {
@@ -72,6 +76,8 @@ impl TokenPurpose {
             TokenPurpose::OtpLogin => "otp_login",
             TokenPurpose::MfaChallengeAfterPassword => "mfa_challenge_pwd",
             TokenPurpose::MfaChallengeAfterEmailOtp => "mfa_challenge_email",
+            TokenPurpose::MfaChallengeAfterOAuth => "mfa_challenge_fed",
+            TokenPurpose::OAuthExchange => "oauth_exchange",
         }
     }
 }
@@ -255,4 +261,23 @@ impl MfaFactorRecord {
     pub fn is_active(&self) -> bool {
         self.status == "active"
     }
+}
+
+/// A provider identity to link (`oauth_accounts`).
+#[derive(Debug, Clone)]
+pub struct NewOAuthAccount {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub provider: String,
+    pub provider_user_id: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthAccountRecord {
+    pub id: Uuid,
+    pub provider: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
 }

@@ -15,6 +15,7 @@ mod mfa_login;
 mod mfa_otp;
 mod mfa_step_up;
 mod mfa_support;
+mod oauth;
 mod operations;
 mod outbox;
 mod password_change;

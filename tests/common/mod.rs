@@ -7,6 +7,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod instances;
+pub mod oidc;
 pub mod smtp;
 pub mod sql;
 

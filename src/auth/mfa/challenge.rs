@@ -13,9 +13,10 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-const CHALLENGES: [TokenPurpose; 2] = [
+const CHALLENGES: [TokenPurpose; 3] = [
     TokenPurpose::MfaChallengeAfterPassword,
     TokenPurpose::MfaChallengeAfterEmailOtp,
+    TokenPurpose::MfaChallengeAfterOAuth,
 ];
 
 /// What a correct first factor gets: tokens, or (MFA user) the challenge to finish.
@@ -40,6 +41,8 @@ pub struct MfaRequired {
 fn first_factor(purpose: TokenPurpose) -> &'static str {
     match purpose {
         TokenPurpose::MfaChallengeAfterEmailOtp => "email",
+        // RFC 8176 has no federated value; "fed" is what access tokens from social login carry.
+        TokenPurpose::MfaChallengeAfterOAuth => "fed",
         _ => "pwd",
     }
 }

@@ -225,6 +225,7 @@ pub async fn disable(
                 TokenPurpose::MfaEmailCode,
                 TokenPurpose::MfaChallengeAfterPassword,
                 TokenPurpose::MfaChallengeAfterEmailOtp,
+                TokenPurpose::MfaChallengeAfterOAuth,
             ],
             now,
         )

@@ -1,0 +1,26 @@
+//! The signed-in user's linked provider identities, and unlinking one — never the last way to
+//! sign in (an account with no password and no identity could never be entered again).
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::store::OAuthAccountRecord;
+use uuid::Uuid;
+
+pub async fn list(state: &AppState, user_id: Uuid) -> Result<Vec<OAuthAccountRecord>> {
+    Ok(state.store.oauth_accounts_for_user(user_id).await?)
+}
+
+pub async fn unlink(state: &AppState, user_id: Uuid, id: Uuid) -> Result<()> {
+    if state.store.unlink_oauth_account(user_id, id).await? {
+        return Ok(());
+    }
+    let linked = state.store.oauth_accounts_for_user(user_id).await?;
+    if linked.iter().any(|a| a.id == id) {
+        Err(Error::conflict(
+            "last_sign_in_method",
+            "this is your only way to sign in; set a password (forgot-password) or link another provider first",
+        ))
+    } else {
+        Err(Error::not_found("identity_not_found", "no such linked identity"))
+    }
+}

@@ -1,0 +1,160 @@
+//! Social login over OpenID Connect: `/api/auth/oauth/{provider}` → provider →
+//! `/api/auth/oauth/callback` → the app with `?code=` → `POST /api/auth/oauth/exchange`.
+//! Tokens never travel in a URL: the app trades the one-time code for them.
+
+use crate::app::AppState;
+use crate::auth::mfa::challenge::LoginOutcome;
+use crate::auth::oauth::flow::{self, CallbackParams};
+use crate::auth::oauth::identities;
+use crate::auth::oauth::state_cookie::COOKIE_NAME;
+use crate::auth::sessions::AuthUser;
+use crate::error::{Problem, Result};
+use crate::http::extract::{ClientInfo, Json};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(callback))
+        .routes(routes!(start))
+        .routes(routes!(exchange))
+        .routes(routes!(list_identities))
+        .routes(routes!(unlink_identity))
+}
+
+const COOKIE_PATH: &str = "/api/auth/oauth";
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StartParams {
+    /// Where to send the browser afterwards; must be on `OAUTH_REDIRECT_ALLOWLIST`.
+    pub redirect_to: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/auth/oauth/{provider}", tag = "tokens",
+    params(("provider" = String, Path, description = "A configured provider name"), StartParams),
+    responses(
+        (status = 303, description = "To the provider's sign-in page (state, PKCE S256, nonce)"),
+        (status = 400, description = "`redirect_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`provider_not_configured`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn start(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Query(params): Query<StartParams>,
+    jar: CookieJar,
+) -> Result<impl IntoResponse> {
+    let started = flow::start(&state, &provider, params.redirect_to.as_deref()).await?;
+    let cookie = Cookie::build((COOKIE_NAME, started.cookie_value))
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .secure(state.config.public_url.scheme() == "https")
+        // Lax: the provider's redirect back is a top-level GET navigation. No Max-Age: the
+        // signed payload carries its own 10-minute expiry.
+        .same_site(SameSite::Lax)
+        .build();
+    Ok((jar.add(cookie), Redirect::to(&started.authorize_url)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/auth/oauth/callback", tag = "tokens", params(CallbackQuery),
+    responses(
+        (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`"),
+        (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_in_use_unverified`, `account_not_verified`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn callback(
+    State(state): State<AppState>,
+    Query(q): Query<CallbackQuery>,
+    jar: CookieJar,
+) -> Result<impl IntoResponse> {
+    let cookie = jar.get(COOKIE_NAME).map(|c| c.value().to_string());
+    let params = CallbackParams {
+        code: q.code,
+        state: q.state,
+        error: q.error,
+        error_description: q.error_description,
+    };
+    // The pending login is spent whatever the outcome.
+    let jar = jar.remove(Cookie::build(COOKIE_NAME).path(COOKIE_PATH));
+    match flow::callback(&state, cookie.as_deref(), params).await {
+        Ok(target) => Ok((jar, Redirect::to(target.as_str())).into_response()),
+        Err(e) => Ok((jar, e).into_response()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExchangeRequest {
+    /// The `code` the callback appended to the app's URL (60 s, single use).
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/auth/oauth/exchange", tag = "tokens", request_body = ExchangeRequest,
+    responses(
+        (status = 200, description = "A token pair, or for an MFA user `{mfa_required: true, mfa_token, methods}`", body = LoginOutcome),
+        (status = 401, description = "`invalid_oauth_code`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn exchange(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<ExchangeRequest>,
+) -> Result<axum::Json<LoginOutcome>> {
+    Ok(axum::Json(flow::exchange(&state, &body.code, &client).await?))
+}
+
+/// A provider identity linked to the signed-in user.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct IdentityView {
+    pub id: uuid::Uuid,
+    pub provider: String,
+    pub email: Option<String>,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(get, path = "/api/auth/identities", tag = "profile", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<IdentityView>),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_identities(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<IdentityView>>> {
+    let linked = identities::list(&state, user.user_id).await?;
+    Ok(axum::Json(
+        linked
+            .into_iter()
+            .map(|a| IdentityView {
+                id: a.id,
+                provider: a.provider,
+                email: a.email,
+                linked_at: a.created_at,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/auth/identities/{id}", tag = "profile", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The id from GET /api/auth/identities")),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 404, description = "`identity_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_sign_in_method`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn unlink_identity(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<axum::http::StatusCode> {
+    identities::unlink(&state, user.user_id, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
