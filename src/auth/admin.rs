@@ -10,7 +10,6 @@ use crate::http::extract::ClientInfo;
 use crate::store::{NewUser, Store, UserRecord};
 use anyhow::{bail, Context};
 use serde_json::json;
-use uuid::Uuid;
 
 /// What `create_admin` did.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,22 +75,12 @@ pub async fn create_admin(
     let password = Password::parse(raw, &ctx).map_err(|e| anyhow::anyhow!("the password {}", e.message))?;
     let hasher = PasswordHasher::new(1)?;
     let user = store
-        .create_user(&NewUser {
-            id: Uuid::new_v4(),
-            email: email.as_str().to_string(),
-            email_canonical: email.canonical(),
-            username: None,
-            username_canonical: None,
-            first_name: None,
-            last_name: None,
-            date_of_birth: None,
-            gender: None,
-            mobile: None,
-            password_hash: Some(hasher.hash(&password).await?),
-            role: role.to_string(),
-            is_email_verified: true,
-            created_at: now,
-        })
+        .create_user(&NewUser::with_confirmed_email(
+            &email,
+            role,
+            Some(hasher.hash(&password).await?),
+            now,
+        ))
         .await?;
     audit::record(
         store,

@@ -44,6 +44,34 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewUser {
+    /// An account known only by a confirmed address: one the operator creates from the CLI, or
+    /// one a provider vouches for at social login. Profile fields are left for the user.
+    pub fn with_confirmed_email(
+        email: &crate::domain::Email,
+        role: &str,
+        password_hash: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            email: email.as_str().to_string(),
+            email_canonical: email.canonical(),
+            username: None,
+            username_canonical: None,
+            first_name: None,
+            last_name: None,
+            date_of_birth: None,
+            gender: None,
+            mobile: None,
+            password_hash,
+            role: role.to_string(),
+            is_email_verified: true,
+            created_at: now,
+        }
+    }
+}
+
 /// What a single-use token or code is for; stored as text in `verification_tokens.purpose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {

@@ -246,22 +246,12 @@ async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims
         None => {
             let created = state
                 .store
-                .create_user(&NewUser {
-                    id: Uuid::new_v4(),
-                    email: email.as_str().to_string(),
-                    email_canonical: email.canonical(),
-                    username: None,
-                    username_canonical: None,
-                    first_name: None,
-                    last_name: None,
-                    date_of_birth: None,
-                    gender: None,
-                    mobile: None,
-                    password_hash: None,
-                    role: state.config.roles.default_role().as_str().to_string(),
-                    is_email_verified: true,
-                    created_at: now,
-                })
+                .create_user(&NewUser::with_confirmed_email(
+                    &email,
+                    state.config.roles.default_role().as_str(),
+                    None,
+                    now,
+                ))
                 .await;
             match created {
                 Ok(u) => u,
