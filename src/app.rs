@@ -27,6 +27,9 @@ pub struct ServerSecrets {
     pub code_hash_key: Vec<u8>,
     /// Signs the cookie that binds a social login's `state` to the browser.
     pub oauth_state_key: Vec<u8>,
+    /// Keys the hashes that rate-limit counters and lockout rows are filed under (IPs,
+    /// addresses), so neither Redis nor the database holds the plain values.
+    pub rate_limit_key: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -40,6 +43,7 @@ pub struct AppState {
     pub resolver: Option<Arc<dyn DomainResolver>>,
     pub secrets: Arc<ServerSecrets>,
     pub oauth: crate::auth::oauth::Providers,
+    pub limits: Arc<crate::ratelimit::RateLimiter>,
 }
 
 /// What tests (or an embedding program) may replace.
@@ -82,6 +86,17 @@ impl AppState {
         let oauth_state_key = store
             .get_or_create_secret("oauth_state_key", &crate::auth::secrets::random_bytes::<32>(), now)
             .await?;
+        let rate_limit_key = store
+            .get_or_create_secret("rate_limit_key", &crate::auth::secrets::random_bytes::<32>(), now)
+            .await?;
+        let limits = crate::ratelimit::RateLimiter::new(
+            config.rate_limits.clone(),
+            config.redis_url.as_ref().map(|u| u.expose_secret()),
+            &config.redis_key_prefix,
+            clock.clone(),
+            rate_limit_key.clone(),
+        )
+        .await?;
         let oauth = crate::auth::oauth::Providers::new(&config.oidc_providers)?;
         let resolver = match config.email_domain_check {
             EmailDomainCheck::Off => None,
@@ -113,8 +128,10 @@ impl AppState {
                 refresh_successor_key,
                 code_hash_key,
                 oauth_state_key,
+                rate_limit_key,
             }),
             oauth,
+            limits: Arc::new(limits),
         };
         Ok((state, mailer))
     }

@@ -77,6 +77,16 @@ pub struct Config {
     pub oauth_success_url: Option<Url>,
     /// `redirect_to` values honoured at `/api/auth/oauth/{provider}` (origin + path prefix).
     pub oauth_redirect_allowlist: Vec<Url>,
+    /// `RATE_LIMIT_LOGIN`, `_REGISTER`, `_PASSWORD_RESET`, `_EMAIL`, `_PER_IP` (`5/minute`, `off`).
+    pub rate_limits: crate::ratelimit::RateLimitSettings,
+    /// `TRUSTED_PROXIES`: addresses or CIDR ranges of the reverse proxies in front of gatehouse.
+    /// Only a request from one of them may name the client in `X-Forwarded-For`; otherwise the
+    /// socket's peer is the client (so nobody can dodge a rate limit by sending the header).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LOCKOUT_THRESHOLD`, `LOCKOUT_ACCOUNT_THRESHOLD`, `LOCKOUT_DURATION`.
+    pub lockout: crate::auth::lockout::LockoutSettings,
+    /// `REDIS_KEY_PREFIX`: prepended to every Redis key, so several deployments can share one Redis.
+    pub redis_key_prefix: String,
 }
 
 /// One generic OpenID Connect provider (discovery at `<issuer>/.well-known/openid-configuration`).
@@ -126,6 +136,10 @@ impl Default for Config {
             oidc_providers: Vec::new(),
             oauth_success_url: None,
             oauth_redirect_allowlist: Vec::new(),
+            rate_limits: crate::ratelimit::RateLimitSettings::default(),
+            trusted_proxies: Vec::new(),
+            lockout: crate::auth::lockout::LockoutSettings::default(),
+            redis_key_prefix: "gatehouse:".into(),
         }
     }
 }
@@ -220,6 +234,37 @@ fn url_list(r: &mut Reader<'_>, key: &str) -> Vec<Url> {
         }
     }
     urls
+}
+
+fn rate_limits(r: &mut Reader<'_>, d: &crate::ratelimit::RateLimitSettings) -> crate::ratelimit::RateLimitSettings {
+    let mut rate = |key: &str, default: Option<crate::ratelimit::Rate>| {
+        r.parse(
+            key,
+            default,
+            "a rate such as 5/minute, 3/hour, 100/day or 10/30s, or off",
+            |v| crate::ratelimit::Rate::parse(v).ok(),
+        )
+    };
+    crate::ratelimit::RateLimitSettings {
+        login: rate("RATE_LIMIT_LOGIN", d.login),
+        register: rate("RATE_LIMIT_REGISTER", d.register),
+        password_reset: rate("RATE_LIMIT_PASSWORD_RESET", d.password_reset),
+        email: rate("RATE_LIMIT_EMAIL", d.email),
+        per_ip: rate("RATE_LIMIT_PER_IP", d.per_ip),
+    }
+}
+
+/// `10.0.0.0/8, 127.0.0.1, ::1` → networks (a bare address is a one-address network).
+fn parse_networks(raw: &str) -> Option<Vec<ipnet::IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| item.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+        })
+        .collect()
 }
 
 /// Every problem found in the settings, each naming the variable and the expected form.
@@ -410,6 +455,43 @@ impl Config {
             oidc_providers: oidc_providers(&mut r),
             oauth_success_url: r.optional_url("OAUTH_SUCCESS_URL"),
             oauth_redirect_allowlist: url_list(&mut r, "OAUTH_REDIRECT_ALLOWLIST"),
+            rate_limits: rate_limits(&mut r, &d.rate_limits),
+            trusted_proxies: r.parse(
+                "TRUSTED_PROXIES",
+                Vec::new(),
+                "a comma-separated list of IP addresses or CIDR ranges, such as 10.0.0.0/8,127.0.0.1",
+                parse_networks,
+            ),
+            lockout: crate::auth::lockout::LockoutSettings {
+                threshold: r.parse(
+                    "LOCKOUT_THRESHOLD",
+                    d.lockout.threshold,
+                    "a whole number of failed sign-ins from 1 to 100",
+                    |v| v.parse().ok().filter(|n| (1..=100).contains(n)),
+                ),
+                account_threshold: r.parse(
+                    "LOCKOUT_ACCOUNT_THRESHOLD",
+                    d.lockout.account_threshold,
+                    "a whole number of failed sign-ins from 1 to 10000",
+                    |v| v.parse().ok().filter(|n| (1..=10_000).contains(n)),
+                ),
+                duration: r.duration(
+                    "LOCKOUT_DURATION",
+                    d.lockout.duration,
+                    Duration::minutes(1),
+                    Duration::days(1),
+                ),
+            },
+            redis_key_prefix: r.parse(
+                "REDIS_KEY_PREFIX",
+                d.redis_key_prefix.clone(),
+                "a short prefix of letters, digits and : _ - (such as gatehouse:)",
+                |v| {
+                    (v.len() <= 64
+                        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-')))
+                    .then(|| v.to_string())
+                },
+            ),
         };
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
@@ -624,6 +706,33 @@ mod tests {
         .unwrap_err();
         let text = err.to_string();
         for key in ["BIND_ADDR", "ACCESS_TOKEN_TTL", "MIN_AGE", "SMTP_URL"] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn protection_settings_load_and_bad_ones_are_named() {
+        let c = load(&[
+            ("RATE_LIMIT_LOGIN", "10/minute"),
+            ("RATE_LIMIT_PER_IP", "off"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+            ("LOCKOUT_DURATION", "15m"),
+        ])
+        .unwrap();
+        assert_eq!(c.rate_limits.login, Some(crate::ratelimit::Rate::per_minute(10)));
+        assert_eq!(c.rate_limits.per_ip, None);
+        assert_eq!(c.rate_limits.register, Some(crate::ratelimit::Rate::per_minute(3)));
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.lockout.duration, Duration::minutes(15));
+        assert_eq!(c.lockout.threshold, 5);
+        let text = load(&[
+            ("RATE_LIMIT_REGISTER", "3 per minute"),
+            ("TRUSTED_PROXIES", "proxy.internal"),
+            ("LOCKOUT_THRESHOLD", "0"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for key in ["RATE_LIMIT_REGISTER", "TRUSTED_PROXIES", "LOCKOUT_THRESHOLD"] {
             assert!(text.contains(key), "{key} missing from {text}");
         }
     }

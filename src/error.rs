@@ -44,6 +44,9 @@ pub enum Error {
     MethodNotAllowed,
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
+    /// Too many failed sign-ins: `423` until the lock ends or the unlock link from the mail is used.
+    #[error("sign-in to this account is paused after too many failed attempts")]
+    AccountLocked { retry_after_secs: u64 },
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
     #[error(transparent)]
@@ -101,6 +104,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::AccountLocked { .. } => StatusCode::LOCKED,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -115,6 +119,7 @@ impl Error {
             Error::PayloadTooLarge => "body_too_large",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::RateLimited { .. } => "rate_limited",
+            Error::AccountLocked { .. } => "account_locked",
             Error::Internal(_) => "internal_error",
             Error::FieldConflict(e) => e.code,
             Error::BadRequest { code, .. }
@@ -136,6 +141,10 @@ impl Error {
             Error::RateLimited { retry_after_secs } => {
                 format!("too many requests; try again in {retry_after_secs} seconds")
             }
+            Error::AccountLocked { retry_after_secs } => format!(
+                "sign-in to this account is paused after too many failed attempts; try again in {} minutes, or use the unlock link we mailed to the account's owner",
+                retry_after_secs.div_ceil(60)
+            ),
             Error::Internal(_) => "something went wrong on our side; it has been logged, please try again".into(),
             other => other.to_string(),
         }
@@ -216,7 +225,7 @@ impl IntoResponse for Error {
                     headers.insert(header::WWW_AUTHENTICATE, v);
                 }
             }
-            Error::RateLimited { retry_after_secs } => {
+            Error::RateLimited { retry_after_secs } | Error::AccountLocked { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
             }
             Error::Internal(cause) => {
@@ -312,6 +321,10 @@ impl From<Error> for OAuthError {
             Error::Forbidden { code, message } | Error::Unauthorized { code, message } => OAuthError::InvalidGrant {
                 code,
                 description: message,
+            },
+            e @ Error::AccountLocked { .. } => OAuthError::InvalidGrant {
+                code: "account_locked",
+                description: e.detail(),
             },
             e @ Error::Validation(_) => OAuthError::InvalidRequest {
                 code: "validation_failed",

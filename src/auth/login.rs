@@ -10,10 +10,11 @@
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::mfa::challenge::{self, LoginOutcome};
-use crate::auth::sessions;
+use crate::auth::{lockout, sessions};
 use crate::domain::{Email, Password, Username};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
+use crate::ratelimit::Limit;
 use crate::store::UserRecord;
 use serde_json::json;
 
@@ -25,10 +26,34 @@ pub async fn login(
 ) -> Result<LoginOutcome> {
     let now = state.now();
     let user = find_account(state, identifier).await?;
+    // A running lock is answered before any password is checked (guesses during a lock learn
+    // nothing), and before the rate limit, so a locked account says so rather than `429`.
+    let subject = lockout::Subject::of(state, user.as_ref(), identifier);
+    if let Some(locked) = lockout::active_lock(state, &subject, client).await? {
+        audit::record(
+            state.store.as_ref(),
+            now,
+            "login",
+            user.as_ref().map(|u| u.id),
+            client,
+            Outcome::Failure,
+            json!({ "reason": "account_locked" }),
+        )
+        .await;
+        return Err(locked);
+    }
+    let ip = client.ip.as_deref().unwrap_or("unknown");
+    state
+        .limits
+        .check(Limit::Login, &format!("{}|{ip}", subject.as_str()))
+        .await?;
     let verification = state
         .hasher
         .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))
         .await?;
+    if verification.matches {
+        lockout::reset(state, &subject, client).await?;
+    }
     let user = match user {
         Some(u) if verification.matches => u,
         other => {
@@ -43,6 +68,7 @@ pub async fn login(
                 json!({ "reason": "invalid_credentials" }),
             )
             .await;
+            lockout::record_failure(state, &subject, other.as_ref(), client).await?;
             return Err(Error::InvalidCredentials);
         }
     };

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod keys;
+pub mod lockout;
 pub mod login;
 pub mod mfa;
 pub mod oauth;

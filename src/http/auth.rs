@@ -12,6 +12,8 @@ use crate::domain::{
 };
 use crate::error::{Error, Problem, Result};
 use crate::http::extract::{bearer_token, body_rejection, parse_json, ClientInfo, Json};
+use crate::http::mail_request;
+use crate::ratelimit::Limit;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -169,6 +171,7 @@ async fn register(
     client: ClientInfo,
     Json(body): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse> {
+    state.limits.check(Limit::Register, &client.limit_subject()).await?;
     // Only an address that parses is looked up; a refused domain is listed with the other
     // invalid fields, so one 422 still names every field to fix.
     let domain_error = match body.email.as_deref().map(Email::parse) {
@@ -244,25 +247,15 @@ async fn resend_verification(
     State(state): State<AppState>,
     Json(body): Json<EmailRequest>,
 ) -> Result<impl IntoResponse> {
-    let mut f = Fields::default();
-    let email = f.take("email", body.email.as_deref(), Email::parse);
-    f.finish()?;
-    if let Some(email) = email {
-        // Done off the request so that known and unknown addresses answer in the same time.
-        tokio::spawn(async move {
-            if let Err(e) = verification::resend(&state, &email).await {
-                tracing::error!(error = %format!("{e:#}"), "could not resend verification mail");
-            }
-        });
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(MessageResponse {
-            message:
-                "If this address belongs to an account that is not confirmed yet, we sent a new confirmation mail."
-                    .into(),
-        }),
-    ))
+    mail_request::accept(
+        &state,
+        body.email.as_deref(),
+        Limit::Email,
+        "a verification mail",
+        "If this address belongs to an account that is not confirmed yet, we sent a new confirmation mail.",
+        |state, email| async move { verification::resend(&state, &email).await },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

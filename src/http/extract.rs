@@ -88,14 +88,28 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// What per-IP rate limits count this client as (its /64 for IPv6).
+    pub fn limit_subject(&self) -> String {
+        match self.ip.as_deref().map(str::parse::<std::net::IpAddr>) {
+            Some(Ok(ip)) => super::client_ip::limit_subject(ip),
+            _ => "unknown".into(),
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        // Resolved by the client-IP middleware (which honours TRUSTED_PROXIES).
+        let ip = match parts.extensions.get::<super::client_ip::ClientIp>() {
+            Some(super::client_ip::ClientIp(ip)) => Some(ip.to_string()),
+            None => parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        };
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

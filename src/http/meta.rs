@@ -18,9 +18,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `degraded`.
+    /// `ok`, or `degraded` when the database or (with `REDIS_URL`) Redis does not answer.
     pub status: &'static str,
     pub database: ComponentHealth,
+    /// Where rate-limit counters live: `redis` (shared by all instances), `memory` (no
+    /// `REDIS_URL`: one instance), or `memory_fallback` (Redis does not answer; this instance
+    /// counts alone until it does).
+    pub rate_limits: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,7 +37,8 @@ pub struct ComponentHealth {
     pub error: Option<String>,
 }
 
-/// Liveness and database status. 503 when the database does not answer.
+/// Liveness, database status and where rate limits are counted. 503 when the database does not
+/// answer; a Redis outage is reported (`rate_limits: memory_fallback`) but the instance serves on.
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
@@ -67,11 +72,14 @@ async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Health
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let rate_limits = state.limits.backend();
+    let healthy = ok && rate_limits != crate::ratelimit::Backend::MemoryFallback;
     (
         code,
         axum::Json(Health {
-            status: if ok { "ok" } else { "degraded" },
+            status: if healthy { "ok" } else { "degraded" },
             database,
+            rate_limits: rate_limits.as_str(),
         }),
     )
 }
@@ -82,7 +90,8 @@ pub struct Readiness {
     pub status: &'static str,
     pub database: ComponentHealth,
     pub mail_worker: WorkerHealth,
-    /// `not_configured` until REDIS_URL is used.
+    /// `ok`, `down` (rate limits are counted in memory meanwhile; not a reason to take the
+    /// instance out of rotation) or `not_configured` (no `REDIS_URL`).
     pub redis: &'static str,
 }
 
@@ -95,7 +104,9 @@ pub struct WorkerHealth {
 }
 
 /// Readiness for a load balancer: the database answers and this instance's mail worker runs.
-/// 503 otherwise (the instance can still serve /health).
+/// 503 otherwise (the instance can still serve /health). Redis is reported but does not make
+/// an instance unready: without it limits fall back to memory, and failing every instance at
+/// once over a cache outage would turn it into a full outage.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readiness>) {
@@ -125,7 +136,11 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readine
         status: if ok { "ready" } else { "not_ready" },
         database: health.0.database,
         mail_worker,
-        redis: "not_configured",
+        redis: match state.limits.redis_answers().await {
+            None => "not_configured",
+            Some(true) => "ok",
+            Some(false) => "down",
+        },
     };
     (code, axum::Json(body))
 }

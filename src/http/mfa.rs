@@ -11,6 +11,8 @@ use crate::domain::{Email, Invalid};
 use crate::error::{Problem, Result};
 use crate::http::auth::{EmailRequest, Fields, MessageResponse};
 use crate::http::extract::{ClientInfo, Json};
+use crate::http::mail_request;
+use crate::ratelimit::Limit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -278,23 +280,15 @@ async fn recovery_codes(
         (status = 422, description = "The email is missing or malformed", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn otp_request(State(state): State<AppState>, Json(body): Json<EmailRequest>) -> Result<impl IntoResponse> {
-    let mut f = Fields::default();
-    let email = f.take("email", body.email.as_deref(), Email::parse);
-    f.finish()?;
-    if let Some(email) = email {
-        // Off the request: known and unknown addresses must answer in the same time.
-        tokio::spawn(async move {
-            if let Err(e) = otp_login::request(&state, &email).await {
-                tracing::error!(error = %format!("{e:#}"), "could not queue a sign-in code mail");
-            }
-        });
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(MessageResponse {
-            message: "If this address belongs to an account, we mailed it a 6-digit sign-in code. It works once and for 10 minutes.".into(),
-        }),
-    ))
+    mail_request::accept(
+        &state,
+        body.email.as_deref(),
+        Limit::Email,
+        "a sign-in code mail",
+        "If this address belongs to an account, we mailed it a 6-digit sign-in code. It works once and for 10 minutes.",
+        |state, email| async move { otp_login::request(&state, &email).await },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,7 +1,9 @@
 //! HTTP: one router per area, merged here with the cross-cutting layers.
 
 pub mod auth;
+pub mod client_ip;
 pub mod extract;
+pub mod mail_request;
 pub mod meta;
 pub mod mfa;
 pub mod middleware;
@@ -124,6 +126,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Error::not_found("not_found", "no such endpoint; see /docs for the API").into_response() })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::client_ip,
+        ))
         .layer(axum::middleware::from_fn(middleware::log_internal_errors))
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::security_headers(https, req, next)

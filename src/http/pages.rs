@@ -6,7 +6,7 @@
 
 use crate::app::AppState;
 use crate::auth::secrets::OpaqueToken;
-use crate::auth::{password_change, verification};
+use crate::auth::{lockout, password_change, verification};
 use crate::error::Error;
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::escape_html;
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/verify-email", get(show).post(confirm))
         .route("/reset-password", get(show_reset).post(submit_reset))
+        .route("/unlock-account", get(show_unlock).post(submit_unlock))
 }
 
 #[derive(Deserialize)]
@@ -49,14 +50,15 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-async fn show(Query(q): Query<TokenQuery>) -> Response {
-    match q.token.filter(|t| !t.is_empty()) {
+/// The page a mailed link opens: one button that posts the token back to `action`.
+fn confirm_page(token: Option<String>, title: &str, action: &str, button: &str) -> Response {
+    match token.filter(|t| !t.is_empty()) {
         Some(token) => page(
             StatusCode::OK,
-            "Confirm your email address",
+            title,
             &format!(
-                "<form method=\"post\" action=\"verify-email\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-                 <button type=\"submit\">Confirm my email address</button></form>",
+                "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
+                 <button type=\"submit\">{button}</button></form>",
                 escape_html(&token)
             ),
         ),
@@ -68,26 +70,48 @@ async fn show(Query(q): Query<TokenQuery>) -> Response {
     }
 }
 
+/// The answer to a posted token: `done` on success, the reason on a refused link.
+fn outcome_page(result: crate::error::Result<()>, title: &str, done: &str) -> Response {
+    match result {
+        Ok(()) => page(StatusCode::OK, title, &format!("<p>{done}</p>")),
+        Err(e) if e.status().is_server_error() => e.into_response(),
+        Err(e) => page(
+            e.status(),
+            "This link does not work",
+            &format!("<p>{}</p>", escape_html(&e.to_string())),
+        ),
+    }
+}
+
+async fn show(Query(q): Query<TokenQuery>) -> Response {
+    confirm_page(
+        q.token,
+        "Confirm your email address",
+        "verify-email",
+        "Confirm my email address",
+    )
+}
+
+async fn show_unlock(Query(q): Query<TokenQuery>) -> Response {
+    confirm_page(q.token, "Unlock your account", "unlock-account", "Unlock my account")
+}
+
+async fn submit_unlock(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+    let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
+    outcome_page(
+        lockout::unlock_with_token(&state, &token, &client).await,
+        "Account unlocked",
+        "Sign-in works again. You can close this page and sign in.",
+    )
+}
+
 async fn confirm(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
     let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
-    match verification::verify_with_token(&state, &token, &client).await {
-        Ok(()) => page(
-            StatusCode::OK,
-            "Email address confirmed",
-            "<p>Thank you. You can close this page and sign in.</p>",
-        ),
-        Err(e) => {
-            let status = e.status();
-            if status.is_server_error() {
-                return e.into_response();
-            }
-            page(
-                status,
-                "This link does not work",
-                &format!("<p>{}</p>", escape_html(&e.to_string())),
-            )
-        }
-    }
+    outcome_page(
+        verification::verify_with_token(&state, &token, &client).await,
+        "Email address confirmed",
+        "Thank you. You can close this page and sign in.",
+    )
 }
 
 #[derive(Deserialize)]

@@ -1,15 +1,16 @@
 //! `/api/auth/forgot-password`, `/api/auth/reset-password`, `/api/auth/change-password`.
 
 use crate::app::AppState;
-use crate::auth::password_change;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::AuthUser;
-use crate::domain::{Email, Password};
+use crate::auth::{lockout, password_change};
+use crate::domain::Password;
 use crate::error::{Problem, Result};
 use crate::http::auth::{EmailRequest, Fields, MessageResponse};
 use crate::http::extract::{ClientInfo, Json};
+use crate::http::mail_request;
+use crate::ratelimit::Limit;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -21,6 +22,37 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(forgot_password))
         .routes(routes!(reset_password))
         .routes(routes!(change_password))
+        .routes(routes!(unlock_account))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnlockRequest {
+    /// The token from the link in the "sign-in was paused" mail.
+    pub token: Option<String>,
+}
+
+/// Lift a failed-login lockout with the token from the lock mail (for front ends that point
+/// the link at their own page; gatehouse's own page is `/unlock-account`).
+#[utoipa::path(post, path = "/api/auth/unlock", tag = "password", request_body = UnlockRequest,
+    responses(
+        (status = 200, description = "Every lock on the account has ended", body = MessageResponse),
+        (status = 400, description = "`invalid_token`, `token_used` or `token_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The token is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn unlock_account(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<UnlockRequest>,
+) -> Result<axum::Json<MessageResponse>> {
+    let mut f = Fields::default();
+    let token = f.take("token", body.token.as_deref(), |t| Ok(OpaqueToken::from_presented(t)));
+    f.finish()?;
+    if let Some(token) = token {
+        lockout::unlock_with_token(&state, &token, &client).await?;
+    }
+    Ok(axum::Json(MessageResponse {
+        message: "Sign-in to this account works again.".into(),
+    }))
 }
 
 /// Ask for a password-reset link. Answers the same whether or not the address has an account.
@@ -34,23 +66,15 @@ async fn forgot_password(
     client: ClientInfo,
     Json(body): Json<EmailRequest>,
 ) -> Result<impl IntoResponse> {
-    let mut f = Fields::default();
-    let email = f.take("email", body.email.as_deref(), Email::parse);
-    f.finish()?;
-    if let Some(email) = email {
-        // Off the request: known and unknown addresses must answer in the same time.
-        tokio::spawn(async move {
-            if let Err(e) = password_change::forgot(&state, &email, &client).await {
-                tracing::error!(error = %format!("{e:#}"), "could not queue a password reset mail");
-            }
-        });
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(MessageResponse {
-            message: "If this address belongs to an account, we sent a link to reset the password. It is valid for a short time.".into(),
-        }),
-    ))
+    mail_request::accept(
+        &state,
+        body.email.as_deref(),
+        Limit::PasswordReset,
+        "a password reset mail",
+        "If this address belongs to an account, we sent a link to reset the password. It is valid for a short time.",
+        move |state, email| async move { password_change::forgot(&state, &email, &client).await },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,6 +11,7 @@ pub enum Template {
     MfaCode,
     MfaEnabled,
     MfaDisabled,
+    AccountLocked,
 }
 
 impl Template {
@@ -43,6 +44,10 @@ impl Template {
             Template::MfaDisabled => (
                 include_str!("templates/mfa_disabled.txt"),
                 include_str!("templates/mfa_disabled.html"),
+            ),
+            Template::AccountLocked => (
+                include_str!("templates/account_locked.txt"),
+                include_str!("templates/account_locked.html"),
             ),
         }
     }

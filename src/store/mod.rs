@@ -8,10 +8,12 @@
 //! - Only hashes of tokens and codes are stored (SHA-256 hex); passwords only as PHC strings.
 //! - Unique violations come back as [`StoreError::Duplicate`] on both backends.
 
+mod lockout;
 mod postgres;
 mod records;
 mod sqlite;
 
+pub use lockout::{LockoutChange, LoginFailure};
 pub use postgres::PgStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -217,6 +219,22 @@ pub trait Store: Send + Sync + 'static {
     /// Unlinks one identity, in one statement, only if the user keeps another way to sign in
     /// (a password or another identity). Returns whether a row was deleted.
     async fn unlink_oauth_account(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+
+    // --- failed-login lockout ---
+    /// Counts one failed sign-in in the subject's per-IP and all-IP rows; says which it locked.
+    async fn record_login_failure(&self, failure: &LoginFailure<'_>) -> StoreResult<LockoutChange>;
+    /// The end of the lock on `subject` for `ip` (its own or the all-IP one), if still running.
+    async fn login_locked_until(
+        &self,
+        subject: &str,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Forgets the failures and locks of `subject`: from `ip` and over all IPs (a successful
+    /// sign-in), or all of them (`None`: the unlock link).
+    async fn clear_login_failures(&self, subject: &str, ip: Option<&str>) -> StoreResult<u64>;
+    /// Drops rows that neither count recent failures nor hold a lock.
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

@@ -845,6 +845,27 @@ impl Store for PgStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn record_login_failure(&self, failure: &super::LoginFailure<'_>) -> StoreResult<super::LockoutChange> {
+        super::lockout::postgres::record_failure(&self.pool, failure).await
+    }
+
+    async fn login_locked_until(
+        &self,
+        subject: &str,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        super::lockout::postgres::locked_until(&self.pool, subject, ip, now).await
+    }
+
+    async fn clear_login_failures(&self, subject: &str, ip: Option<&str>) -> StoreResult<u64> {
+        super::lockout::postgres::clear(&self.pool, subject, ip).await
+    }
+
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        super::lockout::postgres::prune(&self.pool, before).await
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, t: &NewRefreshToken) -> StoreResult<()> {

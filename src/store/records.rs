@@ -92,6 +92,8 @@ pub enum TokenPurpose {
     MfaChallengeAfterOAuth,
     /// The one-time code a finished social login hands the app (`/api/auth/oauth/exchange`).
     OAuthExchange,
+    /// The link in the "sign-in was paused" mail, which lifts a failed-login lockout.
+    AccountUnlock,
 }
 
 impl TokenPurpose {
@@ -106,6 +108,7 @@ impl TokenPurpose {
             TokenPurpose::MfaChallengeAfterEmailOtp => "mfa_challenge_email",
             TokenPurpose::MfaChallengeAfterOAuth => "mfa_challenge_fed",
             TokenPurpose::OAuthExchange => "oauth_exchange",
+            TokenPurpose::AccountUnlock => "account_unlock",
         }
     }
 }

@@ -854,6 +854,27 @@ impl Store for SqliteStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn record_login_failure(&self, failure: &super::LoginFailure<'_>) -> StoreResult<super::LockoutChange> {
+        super::lockout::sqlite::record_failure(&self.pool, failure).await
+    }
+
+    async fn login_locked_until(
+        &self,
+        subject: &str,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        super::lockout::sqlite::locked_until(&self.pool, subject, ip, now).await
+    }
+
+    async fn clear_login_failures(&self, subject: &str, ip: Option<&str>) -> StoreResult<u64> {
+        super::lockout::sqlite::clear(&self.pool, subject, ip).await
+    }
+
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        super::lockout::sqlite::prune(&self.pool, before).await
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefreshToken) -> StoreResult<()> {

@@ -150,6 +150,11 @@ impl TestApp {
             public_url: url::Url::parse(PUBLIC_URL).unwrap(),
             smtp_url: Some(SecretString::from(smtp.url())),
             mail_from: "gatehouse <no-reply@gatehouse.test>".into(),
+            // Every test talks from 127.0.0.1; seed 004's limits (50 requests a minute per IP)
+            // would throttle the suite itself. The rate-limit tests switch on what they test.
+            rate_limits: gatehouse::ratelimit::RateLimitSettings::off(),
+            // Tests that share a Redis never share counters, unless two instances of one test do.
+            redis_key_prefix: format!("gatehouse-test-{}:", uuid::Uuid::new_v4().simple()),
             ..Config::default()
         };
         (options.configure)(&mut config);

@@ -1,0 +1,236 @@
+//! Failed-login lockout (issue 5, seed 004): after `LOCKOUT_THRESHOLD` (5) consecutive failed
+//! sign-ins the account is locked for `LOCKOUT_DURATION` (30 min), its owner gets a mail with
+//! an unlock link, and a successful sign-in clears the count.
+//!
+//! Lockout is a denial-of-service tool in an attacker's hands, so it is built so that nobody can
+//! keep a victim out:
+//! - Failures are counted per account **and IP** first: five wrong passwords from one address
+//!   lock that address out of the account, not the owner signing in from elsewhere. Only
+//!   `LOCKOUT_ACCOUNT_THRESHOLD` (20) failures from all addresses together lock the account for
+//!   everyone (a distributed guessing attack), and that lock, too, ends by itself.
+//! - The unlock link in the mail ends every lock on the account at once, so the owner never has
+//!   to wait for the period to pass.
+//! - While locked, passwords are not checked at all, so guessing during a lock learns nothing.
+//!
+//! Unknown accounts lock exactly like real ones (counted under a keyed hash of the name tried),
+//! so a locked answer does not reveal whether an account exists. Only real owners get mail.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::secrets::OpaqueToken;
+use crate::domain::{Email, Username};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::mail::templates::{render, Template};
+use crate::store::{LoginFailure, NewOneTimeToken, TokenPurpose, UserRecord};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutSettings {
+    /// `LOCKOUT_THRESHOLD`: consecutive failures from one IP that lock it out of an account.
+    pub threshold: u32,
+    /// `LOCKOUT_ACCOUNT_THRESHOLD`: failures from all IPs that lock the account for everyone.
+    pub account_threshold: u32,
+    /// `LOCKOUT_DURATION`: how long a lock lasts (and how long a failure is remembered).
+    pub duration: Duration,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            account_threshold: 20,
+            duration: Duration::minutes(30),
+        }
+    }
+}
+
+/// What failures are counted under: the account's id, or for a name with no account a keyed
+/// hash of the name (never the name itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject(String);
+
+impl Subject {
+    pub fn of(state: &AppState, user: Option<&UserRecord>, identifier: &str) -> Subject {
+        match user {
+            Some(u) => Self::user(u.id),
+            None => {
+                let canonical = if identifier.contains('@') {
+                    Email::parse(identifier).map(|e| e.canonical()).ok()
+                } else {
+                    Username::parse(identifier).map(|u| u.canonical()).ok()
+                }
+                .unwrap_or_else(|| identifier.trim().to_lowercase());
+                let mut mac = Hmac::<Sha256>::new_from_slice(&state.secrets.rate_limit_key)
+                    .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+                mac.update(canonical.as_bytes());
+                Subject(format!("unknown:{}", hex::encode(&mac.finalize().into_bytes()[..16])))
+            }
+        }
+    }
+
+    pub fn user(id: Uuid) -> Subject {
+        Subject(id.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn ip_of(client: &ClientInfo) -> &str {
+    client.ip.as_deref().unwrap_or("unknown")
+}
+
+fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> Error {
+    Error::AccountLocked {
+        retry_after_secs: (until - now).num_seconds().max(1) as u64,
+    }
+}
+
+/// The `423 account_locked` answer, if a lock on this subject (for this IP, or for all) runs.
+pub async fn active_lock(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<Option<Error>> {
+    let now = state.now();
+    let until = state
+        .store
+        .login_locked_until(subject.as_str(), ip_of(client), now)
+        .await?;
+    Ok(until.map(|until| locked(until, now)))
+}
+
+/// Counts a failed sign-in; when it locks, audits the lock and mails the owner an unlock link.
+pub async fn record_failure(
+    state: &AppState,
+    subject: &Subject,
+    user: Option<&UserRecord>,
+    client: &ClientInfo,
+) -> Result<()> {
+    let now = state.now();
+    let settings = &state.config.lockout;
+    let lock_until = now + settings.duration;
+    let change = state
+        .store
+        .record_login_failure(&LoginFailure {
+            subject: subject.as_str(),
+            ip: ip_of(client),
+            now,
+            stale_before: now - settings.duration,
+            ip_threshold: settings.threshold,
+            all_threshold: settings.account_threshold,
+            lock_until,
+        })
+        .await?;
+    if !(change.ip_locked || change.all_locked) {
+        return Ok(());
+    }
+    let scope = if change.all_locked { "account" } else { "ip" };
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "account_locked",
+        user.map(|u| u.id),
+        client,
+        Outcome::Success,
+        json!({ "scope": scope, "until": lock_until.to_rfc3339() }),
+    )
+    .await;
+    if let Some(user) = user {
+        let failures = if change.all_locked {
+            settings.account_threshold
+        } else {
+            settings.threshold
+        };
+        send_unlock_mail(state, user, client, failures, lock_until).await?;
+    }
+    Ok(())
+}
+
+/// A successful sign-in: the count from this address and over all addresses is forgotten. A
+/// lock on another address stays (the owner signing in must not hand an attacker elsewhere a
+/// fresh set of guesses).
+pub async fn reset(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<()> {
+    state
+        .store
+        .clear_login_failures(subject.as_str(), Some(ip_of(client)))
+        .await?;
+    Ok(())
+}
+
+async fn send_unlock_mail(
+    state: &AppState,
+    user: &UserRecord,
+    client: &ClientInfo,
+    failures: u32,
+    until: DateTime<Utc>,
+) -> Result<()> {
+    let cfg = &state.config;
+    let now = state.now();
+    let token = OpaqueToken::generate();
+    state
+        .store
+        .insert_one_time_token(&NewOneTimeToken {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            purpose: TokenPurpose::AccountUnlock,
+            token_hash: token.hash(),
+            expires_at: until,
+            created_at: now,
+        })
+        .await?;
+    let link = cfg.public_link("/unlock-account", &[("token", token.expose())]);
+    let name = user.first_name.clone().unwrap_or_default();
+    let failures = failures.to_string();
+    let until_text = until.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mail = render(
+        Template::AccountLocked,
+        &[
+            ("app", &cfg.app_name),
+            ("name", &name),
+            ("link", &link),
+            ("failures", &failures),
+            ("ip", ip_of(client)),
+            ("until", &until_text),
+        ],
+    );
+    state.outbox.enqueue(&user.email, mail).await?;
+    Ok(())
+}
+
+/// Spends the link from the lock mail: every lock on the account ends now.
+pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    let record = state
+        .store
+        .one_time_token_by_hash(TokenPurpose::AccountUnlock, &token.hash())
+        .await?
+        .ok_or_else(|| Error::bad_request("invalid_token", "this unlock link is not valid"))?;
+    if !state.store.consume_one_time_token(record.id, now).await? {
+        return Err(if record.expires_at <= now {
+            Error::bad_request(
+                "token_expired",
+                "this unlock link has expired, and so has the lock it was for: sign in as usual",
+            )
+        } else {
+            Error::bad_request("token_used", "this unlock link was already used: sign in as usual")
+        });
+    }
+    state
+        .store
+        .clear_login_failures(Subject::user(record.user_id).as_str(), None)
+        .await?;
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "account_unlocked",
+        Some(record.user_id),
+        client,
+        Outcome::Success,
+        json!({ "by": "unlock_link" }),
+    )
+    .await;
+    Ok(())
+}
