@@ -35,7 +35,7 @@ async fn health_reports_the_database_and_its_backend(backend: Backend) {
     };
     assert_eq!(
         body,
-        json!({ "status": "ok", "database": { "status": "ok", "backend": name } })
+        json!({ "status": "ok", "database": { "status": "ok", "backend": name }, "rate_limits": "memory" })
     );
 }
 
