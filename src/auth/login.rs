@@ -72,38 +72,7 @@ pub async fn login(
             return Err(Error::InvalidCredentials);
         }
     };
-    if !user.is_active {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "login",
-            Some(user.id),
-            client,
-            Outcome::Failure,
-            json!({ "reason": "account_disabled" }),
-        )
-        .await;
-        return Err(Error::forbidden(
-            "account_disabled",
-            "this account is disabled; contact the administrator",
-        ));
-    }
-    if !user.is_email_verified {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "login",
-            Some(user.id),
-            client,
-            Outcome::Failure,
-            json!({ "reason": "email_not_verified" }),
-        )
-        .await;
-        return Err(Error::forbidden(
-            "email_not_verified",
-            "confirm your email address first: open the link or enter the code from the verification mail (POST /api/auth/resend-verification sends a new one)",
-        ));
-    }
+    admit(state, &user, "password", client).await?;
     if verification.needs_rehash {
         let phc = state.hasher.hash(password).await?;
         state.store.update_password_hash(user.id, &phc, now).await?;
@@ -136,6 +105,39 @@ pub async fn login(
     )
     .await;
     Ok(LoginOutcome::Tokens(pair))
+}
+
+/// The checks every way of signing in makes once the first factor is proven (password, mailed
+/// code): the account is enabled and its address confirmed. Refusals are audited with `method`.
+/// They come only after the factor, so they tell nothing to someone who does not hold it.
+pub(crate) async fn admit(state: &AppState, user: &UserRecord, method: &str, client: &ClientInfo) -> Result<()> {
+    let refusal = if !user.is_active {
+        Some((
+            "account_disabled",
+            "this account is disabled; contact the administrator",
+        ))
+    } else if !user.is_email_verified {
+        Some((
+            "email_not_verified",
+            "confirm your email address first: open the link or enter the code from the verification mail (POST /api/auth/resend-verification sends a new one)",
+        ))
+    } else {
+        None
+    };
+    let Some((code, message)) = refusal else {
+        return Ok(());
+    };
+    audit::record(
+        state.store.as_ref(),
+        state.now(),
+        "login",
+        Some(user.id),
+        client,
+        Outcome::Failure,
+        json!({ "method": method, "reason": code }),
+    )
+    .await;
+    Err(Error::forbidden(code, message))
 }
 
 /// The account named by an email address or a username. (Malformed input simply finds

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::sessions;
 use crate::domain::Email;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::extract::ClientInfo;
 use crate::store::TokenPurpose;
 use serde_json::json;
@@ -48,9 +48,7 @@ pub async fn login(state: &AppState, email: &Email, code: &str, client: &ClientI
             return Err(codes::invalid_code());
         }
     };
-    if !user.is_active {
-        return Err(Error::forbidden("account_disabled", "this account is disabled"));
-    }
+    crate::auth::login::admit(state, &user, "email_otp", client).await?;
     if user.mfa_enabled && active_factors(state, user.id).await?.iter().any(|f| f.method == "totp") {
         let step = challenge::begin(state, &user, TokenPurpose::MfaChallengeAfterEmailOtp).await?;
         return Ok(LoginOutcome::MfaRequired(step));
