@@ -42,11 +42,7 @@ async fn expect_locked(r: reqwest::Response) -> i64 {
 }
 
 fn unlock_token(mail: &crate::common::smtp::CapturedMail) -> String {
-    let prefix = format!("{PUBLIC_URL}/unlock-account?token=");
-    let link = mail
-        .link_starting_with(&prefix)
-        .unwrap_or_else(|| panic!("no unlock link in {}", mail.text));
-    link[prefix.len()..].to_string()
+    link_token(mail, "/unlock-account")
 }
 
 async fn event_types(app: &TestApp, email: &str) -> Vec<String> {

@@ -4,6 +4,7 @@
 mod common;
 
 mod admin_cli;
+mod audit_trail;
 mod cors;
 mod foundation_flow;
 mod import;

@@ -211,8 +211,7 @@ async fn a_password_reset_leaves_mfa_on(backend: Backend) {
     app.post_json("/api/auth/forgot-password", &json!({ "email": EMAIL }))
         .await;
     let mail = app.mail_to(EMAIL, 2).await;
-    let prefix = format!("{PUBLIC_URL}/reset-password?token=");
-    let token = mail.link_starting_with(&prefix).unwrap()[prefix.len()..].to_string();
+    let token = reset_token(&mail);
     let new_password = "purple elephant dances quietly";
     let r = app
         .post_json(

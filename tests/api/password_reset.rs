@@ -12,14 +12,6 @@ async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
         .await
 }
 
-fn reset_token(mail: &smtp::CapturedMail) -> String {
-    let prefix = format!("{PUBLIC_URL}/reset-password?token=");
-    let link = mail
-        .link_starting_with(&prefix)
-        .unwrap_or_else(|| panic!("no reset link in {}", mail.text));
-    link[prefix.len()..].to_string()
-}
-
 /// Asks for a reset and returns the token from the mail (the nth mail to `email`).
 async fn reset_mail_token(app: &TestApp, email: &str) -> String {
     let before = app.smtp.messages_to(email).len();

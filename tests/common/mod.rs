@@ -356,13 +356,23 @@ pub fn registration(email: &str) -> Value {
     })
 }
 
-/// The link token of a verification mail.
-pub fn verification_token(mail: &CapturedMail) -> String {
-    let prefix = format!("{PUBLIC_URL}/verify-email?token=");
+/// The `token` of the link to gatehouse's page `path` (such as `/verify-email`) in `mail`.
+pub fn link_token(mail: &CapturedMail, path: &str) -> String {
+    let prefix = format!("{PUBLIC_URL}{path}?token=");
     let link = mail
         .link_starting_with(&prefix)
-        .unwrap_or_else(|| panic!("no verification link in {}", mail.text));
+        .unwrap_or_else(|| panic!("no {path} link in {}", mail.text));
     link[prefix.len()..].to_string()
+}
+
+/// The link token of a verification mail.
+pub fn verification_token(mail: &CapturedMail) -> String {
+    link_token(mail, "/verify-email")
+}
+
+/// The link token of a password-reset mail.
+pub fn reset_token(mail: &CapturedMail) -> String {
+    link_token(mail, "/reset-password")
 }
 
 /// Asserts a problem+json answer and returns its body.
