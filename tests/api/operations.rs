@@ -284,3 +284,44 @@ async fn ready_reports_database_and_mail_worker(backend: Backend) {
 }
 
 both!(ready_reports_database_and_mail_worker);
+
+/// Shutdown waits for the mail being sent: the worker finishes its delivery (and removes it
+/// from the outbox) before the server task ends, so a deploy never sends a mail twice or drops it.
+async fn shutdown_finishes_the_mail_being_sent(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    app.smtp.hold_mail();
+    assert_eq!(app.register(&registration("rahim@example.com")).await.status(), 201);
+    app.state.outbox.wake();
+    app.smtp.wait_until_mail_is_held().await;
+    app.stop.take().unwrap().send(()).unwrap();
+    let server = app.server.take().unwrap();
+    // Once the listener is closed the HTTP side is done; only the mail holds the task open.
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut closed = false;
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(&addr).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(closed, "the server stops accepting connections when shutdown starts");
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!server.is_finished(), "shutdown must wait for the mail in flight");
+    app.smtp.release_mail();
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), server)
+        .await
+        .expect("shutdown finishes once the mail is sent")
+        .unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(app.smtp.messages_to("rahim@example.com").len(), 1);
+    assert_eq!(
+        app.state.store.outbox_depth().await.unwrap(),
+        0,
+        "the sent mail left the outbox"
+    );
+}
+
+both!(shutdown_finishes_the_mail_being_sent);

@@ -83,6 +83,10 @@ pub struct TestApp {
     pub state: AppState,
     pub worker: OutboxWorker,
     pub database_url: String,
+    /// Sending (or dropping) this starts the server's graceful shutdown.
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server task: ends once shutdown has finished in-flight requests and mail.
+    pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -178,7 +182,10 @@ impl TestApp {
         let base = format!("http://{}", app.local_addr());
         let state = app.state().clone();
         let worker = app.outbox_worker();
-        tokio::spawn(app.run_until(std::future::pending()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -192,6 +199,8 @@ impl TestApp {
             state,
             worker,
             database_url,
+            stop: Some(stop),
+            server: Some(server),
             _dir: dir,
         }
     }

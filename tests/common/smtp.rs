@@ -160,6 +160,23 @@ struct Shared {
     down: AtomicBool,
     refused: AtomicUsize,
     connections: AtomicUsize,
+    hold: Hold,
+}
+
+/// While held, a message whose DATA has been read is not answered (nor stored) until released:
+/// a mail "being sent" that a test can keep in flight.
+struct Hold {
+    held: watch::Sender<bool>,
+    parked: watch::Sender<usize>,
+}
+
+impl Default for Hold {
+    fn default() -> Self {
+        Self {
+            held: watch::channel(false).0,
+            parked: watch::channel(0).0,
+        }
+    }
 }
 
 impl Shared {
@@ -279,6 +296,24 @@ impl SmtpCapture {
     /// refused at the greeting, plus open connections cut at a command).
     pub fn refused_connections(&self) -> usize {
         self.inner.shared.refused.load(Ordering::SeqCst)
+    }
+
+    /// From now on, each message is held after its DATA until [`Self::release_mail`].
+    pub fn hold_mail(&self) {
+        self.inner.shared.hold.held.send_replace(true);
+    }
+
+    pub fn release_mail(&self) {
+        self.inner.shared.hold.held.send_replace(false);
+    }
+
+    /// Waits until a message is held mid-delivery.
+    pub async fn wait_until_mail_is_held(&self) {
+        let mut parked = self.inner.shared.hold.parked.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), parked.wait_for(|n| *n > 0))
+            .await
+            .expect("no message reached the SMTP capture within 10 s")
+            .expect("the capture server is running");
     }
 
     /// Number of TCP connections accepted so far (refused ones included).
@@ -419,6 +454,12 @@ async fn serve_connection(stream: TcpStream, shared: &Shared) -> std::io::Result
                     return Ok(()); // connection closed in the middle of DATA
                 };
                 let t = txn.take().expect("transaction checked above");
+                let mut held = shared.hold.held.subscribe();
+                if *held.borrow_and_update() {
+                    shared.hold.parked.send_modify(|n| *n += 1);
+                    let _ = held.wait_for(|h| !*h).await;
+                    shared.hold.parked.send_modify(|n| *n -= 1);
+                }
                 let mail = parse_mail(t.from, t.to, &data);
                 let id = {
                     let mut messages = shared.messages();
