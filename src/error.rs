@@ -44,7 +44,10 @@ pub enum Error {
     MethodNotAllowed,
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
-    /// Too many failed sign-ins: `423` until the lock ends or the unlock link from the mail is used.
+    /// Too many failed sign-ins: `429` (with `Retry-After`, code `account_locked`) until the lock
+    /// ends or the unlock link from the mail is used. 429 rather than 423: to a client it is the
+    /// same "too many attempts, wait this long" as a rate limit (Auth0 answers its brute-force
+    /// block the same way), and the code tells the two apart.
     #[error("sign-in to this account is paused after too many failed attempts")]
     AccountLocked { retry_after_secs: u64 },
     #[error("{message}")]
@@ -104,7 +107,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::AccountLocked { .. } => StatusCode::LOCKED,
+            Error::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -92,7 +92,7 @@ fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> Error {
     }
 }
 
-/// The `423 account_locked` answer, if a lock on this subject (for this IP, or for all) runs.
+/// The `429 account_locked` answer, if a lock on this subject (for this IP, or for all) runs.
 pub async fn active_lock(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<Option<Error>> {
     let now = state.now();
     let until = state

@@ -27,7 +27,7 @@ pub async fn login(
     let now = state.now();
     let user = find_account(state, identifier).await?;
     // A running lock is answered before any password is checked (guesses during a lock learn
-    // nothing), and before the rate limit, so a locked account says so rather than `429`.
+    // nothing), and before the rate limit, so a locked account says why it is refused.
     let subject = lockout::Subject::of(state, user.as_ref(), identifier);
     if let Some(locked) = lockout::active_lock(state, &subject, client).await? {
         audit::record(

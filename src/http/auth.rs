@@ -274,6 +274,7 @@ pub struct LoginRequest {
         (status = 401, description = "`invalid_credentials`: unknown email or username, or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`account_locked` (too many failed sign-ins; the owner was mailed an unlock link) or `rate_limited`; both with `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn login_handler(
     State(state): State<AppState>,

@@ -26,7 +26,7 @@ async fn fail(app: &TestApp, email: &str, times: usize) {
     }
 }
 
-/// Asserts `423 account_locked` and returns Retry-After in seconds.
+/// Asserts `429 account_locked` and returns Retry-After in seconds.
 async fn expect_locked(r: reqwest::Response) -> i64 {
     let retry_after: i64 = r
         .headers()
@@ -36,7 +36,7 @@ async fn expect_locked(r: reqwest::Response) -> i64 {
         .unwrap()
         .parse()
         .unwrap();
-    let body = expect_problem(r, 423, "account_locked").await;
+    let body = expect_problem(r, 429, "account_locked").await;
     assert!(body["detail"].as_str().unwrap().contains("unlock link"), "{body}");
     retry_after
 }
