@@ -27,6 +27,8 @@ pub struct ServerSecrets {
     pub code_hash_key: Vec<u8>,
     /// Signs the cookie that binds a social login's `state` to the browser.
     pub oauth_state_key: Vec<u8>,
+    /// Derives the CSRF token that goes with a refresh-token cookie.
+    pub csrf_key: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -82,7 +84,10 @@ impl AppState {
         let oauth_state_key = store
             .get_or_create_secret("oauth_state_key", &crate::auth::secrets::random_bytes::<32>(), now)
             .await?;
-        let oauth = crate::auth::oauth::Providers::new(&config.oidc_providers)?;
+        let csrf_key = store
+            .get_or_create_secret("csrf_key", &crate::auth::secrets::random_bytes::<32>(), now)
+            .await?;
+        let oauth = crate::auth::oauth::Providers::new(&config)?;
         let resolver = match config.email_domain_check {
             EmailDomainCheck::Off => None,
             EmailDomainCheck::Dns => Some(match deps.resolver {
@@ -113,6 +118,7 @@ impl AppState {
                 refresh_successor_key,
                 code_hash_key,
                 oauth_state_key,
+                csrf_key,
             }),
             oauth,
         };

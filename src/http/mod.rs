@@ -1,6 +1,7 @@
 //! HTTP: one router per area, merged here with the cross-cutting layers.
 
 pub mod auth;
+pub mod cookies;
 pub mod extract;
 pub mod meta;
 pub mod mfa;
@@ -9,6 +10,7 @@ pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod profile;
+pub mod refresh;
 pub mod sessions;
 pub mod token;
 
@@ -76,6 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(refresh::router())
         .merge(password::router())
         .merge(sessions::router())
         .merge(profile::router())

@@ -4,11 +4,12 @@
 
 use crate::app::AppState;
 use crate::auth::mfa::challenge::LoginOutcome;
-use crate::auth::oauth::flow::{self, CallbackParams};
+use crate::auth::oauth::flow::{self, CallbackParams, Landing};
 use crate::auth::oauth::identities;
 use crate::auth::oauth::state_cookie::COOKIE_NAME;
 use crate::auth::sessions::AuthUser;
 use crate::error::{Problem, Result};
+use crate::http::cookies;
 use crate::http::extract::{ClientInfo, Json};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
@@ -77,6 +78,7 @@ pub struct CallbackQuery {
     ))]
 async fn callback(
     State(state): State<AppState>,
+    client: ClientInfo,
     Query(q): Query<CallbackQuery>,
     jar: CookieJar,
 ) -> Result<impl IntoResponse> {
@@ -89,8 +91,14 @@ async fn callback(
     };
     // The pending login is spent whatever the outcome.
     let jar = jar.remove(Cookie::build(COOKIE_NAME).path(COOKIE_PATH));
-    match flow::callback(&state, cookie.as_deref(), params).await {
-        Ok(target) => Ok((jar, Redirect::to(target.as_str())).into_response()),
+    match flow::callback(&state, cookie.as_deref(), params, &client).await {
+        Ok(Landing::WithCode(target)) => Ok((jar, Redirect::to(target.as_str())).into_response()),
+        Ok(Landing::SignedIn(target, pair)) => {
+            // Cookie mode: the session's cookies ride on the redirect; the app then calls
+            // POST /api/auth/refresh (cookie + X-CSRF-Token) for its first access token.
+            let (jar, _csrf) = cookies::with_session(&state, jar, &pair);
+            Ok((jar, Redirect::to(target.as_str())).into_response())
+        }
         Err(e) => Ok((jar, e).into_response()),
     }
 }
@@ -110,8 +118,11 @@ async fn exchange(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<ExchangeRequest>,
-) -> Result<axum::Json<LoginOutcome>> {
-    Ok(axum::Json(flow::exchange(&state, &body.code, &client).await?))
+) -> Result<axum::response::Response> {
+    Ok(cookies::outcome(
+        &state,
+        flow::exchange(&state, &body.code, &client).await?,
+    ))
 }
 
 /// A provider identity linked to the signed-in user.

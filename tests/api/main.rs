@@ -4,6 +4,7 @@
 mod common;
 
 mod admin_cli;
+mod cookie_mode;
 mod cors;
 mod foundation_flow;
 mod import;
@@ -16,6 +17,8 @@ mod mfa_otp;
 mod mfa_step_up;
 mod mfa_support;
 mod oauth;
+mod oauth_facebook;
+mod oauth_github;
 mod operations;
 mod outbox;
 mod password_change;
@@ -24,6 +27,7 @@ mod refresh;
 mod registration;
 mod roles;
 mod sessions;
+mod social_support;
 mod token_endpoint;
 mod tokens;
 mod usernames;
