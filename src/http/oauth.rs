@@ -1,4 +1,4 @@
-//! Social login over OpenID Connect: `/api/auth/oauth/{provider}` → provider →
+//! Social login (OpenID Connect, GitHub, Facebook): `/api/auth/oauth/{provider}` → provider →
 //! `/api/auth/oauth/callback` → the app with `?code=` → `POST /api/auth/oauth/exchange`.
 //! Tokens never travel in a URL: the app trades the one-time code for them.
 
@@ -71,10 +71,11 @@ pub struct CallbackQuery {
 
 #[utoipa::path(get, path = "/api/auth/oauth/callback", tag = "tokens", params(CallbackQuery),
     responses(
-        (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`"),
-        (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`", body = Problem, content_type = "application/problem+json"),
+        (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`; in cookie mode without a code, setting the session cookies (MFA users still get the code)"),
+        (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`, `oauth_code_rejected`, `oauth_email_missing`, `oauth_email_unverified`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_in_use_unverified`, `account_not_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`provider_unavailable`: the provider could not be reached or did not answer as documented", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn callback(
     State(state): State<AppState>,
