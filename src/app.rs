@@ -30,6 +30,8 @@ pub struct ServerSecrets {
     /// Keys the hashes that rate-limit counters and lockout rows are filed under (IPs,
     /// addresses), so neither Redis nor the database holds the plain values.
     pub rate_limit_key: Vec<u8>,
+    /// Derives the CSRF token that goes with a refresh-token cookie.
+    pub csrf_key: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -97,7 +99,10 @@ impl AppState {
             rate_limit_key.clone(),
         )
         .await?;
-        let oauth = crate::auth::oauth::Providers::new(&config.oidc_providers)?;
+        let csrf_key = store
+            .get_or_create_secret("csrf_key", &crate::auth::secrets::random_bytes::<32>(), now)
+            .await?;
+        let oauth = crate::auth::oauth::Providers::new(&config)?;
         let resolver = match config.email_domain_check {
             EmailDomainCheck::Off => None,
             EmailDomainCheck::Dns => Some(match deps.resolver {
@@ -129,6 +134,7 @@ impl AppState {
                 code_hash_key,
                 oauth_state_key,
                 rate_limit_key,
+                csrf_key,
             }),
             oauth,
             limits: Arc::new(limits),

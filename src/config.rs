@@ -87,6 +87,43 @@ pub struct Config {
     pub lockout: crate::auth::lockout::LockoutSettings,
     /// `REDIS_KEY_PREFIX`: prepended to every Redis key, so several deployments can share one Redis.
     pub redis_key_prefix: String,
+    /// `GITHUB_CLIENT_ID`, `_CLIENT_SECRET`, `_SCOPES`, `GITHUB_URL`, `GITHUB_API_URL`: sign-in
+    /// with a GitHub OAuth App (OAuth 2.0, not OIDC). `None`: GitHub is not offered.
+    pub github: Option<OAuthAppSettings>,
+    /// `FACEBOOK_CLIENT_ID` (the app id), `_CLIENT_SECRET`, `_SCOPES`, `FACEBOOK_URL`,
+    /// `FACEBOOK_GRAPH_URL`: Facebook Login. `None`: Facebook is not offered.
+    pub facebook: Option<OAuthAppSettings>,
+    /// `REFRESH_TOKEN_COOKIE`: hand browsers the refresh token as an HttpOnly cookie (with a
+    /// CSRF token to echo in `X-CSRF-Token`) instead of in the JSON body. Off by default.
+    pub refresh_token_cookie: bool,
+}
+
+/// A plain OAuth 2.0 provider with its own profile API (GitHub, Facebook). The two base URLs are
+/// settings so GitHub Enterprise Server (or a test stand-in) can be used instead.
+#[derive(Debug, Clone)]
+pub struct OAuthAppSettings {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    /// Where the browser signs in: `https://github.com`, `https://www.facebook.com/v19.0`.
+    pub web_url: Url,
+    /// The API the server calls: `https://api.github.com`, `https://graph.facebook.com/v19.0`.
+    pub api_url: Url,
+}
+
+impl OAuthAppSettings {
+    /// `web_url` + `path`, keeping any base path (a GitHub Enterprise `/api/v3`, a Graph version).
+    pub fn web(&self, path: &str) -> String {
+        join(&self.web_url, path)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        join(&self.api_url, path)
+    }
+}
+
+fn join(base: &Url, path: &str) -> String {
+    format!("{}{path}", base.as_str().trim_end_matches('/'))
 }
 
 /// One generic OpenID Connect provider (discovery at `<issuer>/.well-known/openid-configuration`).
@@ -140,6 +177,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             lockout: crate::auth::lockout::LockoutSettings::default(),
             redis_key_prefix: "gatehouse:".into(),
+            github: None,
+            facebook: None,
+            refresh_token_cookie: false,
         }
     }
 }
@@ -215,6 +255,76 @@ fn oidc_providers(r: &mut Reader<'_>) -> Vec<OidcProviderSettings> {
         }
     }
     providers
+}
+
+/// The setting names and documented defaults of one built-in OAuth 2.0 provider.
+struct OAuthAppDefaults {
+    prefix: &'static str,
+    scopes: &'static str,
+    web_url: &'static str,
+    /// The name of the API base URL setting after the prefix (`API_URL`, `GRAPH_URL`).
+    api_setting: &'static str,
+    api_url: &'static str,
+}
+
+/// `read:user` for the numeric id, `user:email` for `/user/emails` (the verified flags).
+const GITHUB_DEFAULTS: OAuthAppDefaults = OAuthAppDefaults {
+    prefix: "GITHUB",
+    scopes: "read:user user:email",
+    web_url: "https://github.com",
+    api_setting: "API_URL",
+    api_url: "https://api.github.com",
+};
+
+/// Graph API v19.0, the version the integration was written and tested against.
+const FACEBOOK_DEFAULTS: OAuthAppDefaults = OAuthAppDefaults {
+    prefix: "FACEBOOK",
+    scopes: "email public_profile",
+    web_url: "https://www.facebook.com/v19.0",
+    api_setting: "GRAPH_URL",
+    api_url: "https://graph.facebook.com/v19.0",
+};
+
+/// A built-in provider is offered exactly when its client id and secret are both set.
+fn oauth_app(r: &mut Reader<'_>, d: &OAuthAppDefaults) -> Option<OAuthAppSettings> {
+    let key = |suffix: &str| format!("{}_{suffix}", d.prefix);
+    let client_id = r.raw(&key("CLIENT_ID"));
+    let client_secret = r.raw(&key("CLIENT_SECRET"));
+    let url = |r: &mut Reader<'_>, name: &str, default: &str| {
+        r.parse(&key(name), Url::parse(default).ok(), "an absolute http(s) URL", |v| {
+            Url::parse(v)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .map(Some)
+        })
+    };
+    let web_url = url(r, "URL", d.web_url);
+    let api_url = url(r, d.api_setting, d.api_url);
+    match (client_id, client_secret) {
+        (None, None) => None,
+        (Some(client_id), Some(secret)) => Some(OAuthAppSettings {
+            client_id,
+            client_secret: SecretString::from(secret),
+            scopes: r
+                .raw(&key("SCOPES"))
+                .unwrap_or_else(|| d.scopes.to_string())
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            web_url: web_url?,
+            api_url: api_url?,
+        }),
+        (id, _) => {
+            let missing = if id.is_none() { "CLIENT_ID" } else { "CLIENT_SECRET" };
+            r.problems.push(format!(
+                "{} must be set too (from the provider's console) when {} is set",
+                key(missing),
+                key(if id.is_none() { "CLIENT_SECRET" } else { "CLIENT_ID" })
+            ));
+            None
+        }
+    }
 }
 
 fn url_list(r: &mut Reader<'_>, key: &str) -> Vec<Url> {
@@ -492,7 +602,24 @@ impl Config {
                     .then(|| v.to_string())
                 },
             ),
+            github: oauth_app(&mut r, &GITHUB_DEFAULTS),
+            facebook: oauth_app(&mut r, &FACEBOOK_DEFAULTS),
+            refresh_token_cookie: r.bool("REFRESH_TOKEN_COOKIE", d.refresh_token_cookie),
         };
+        if config.refresh_token_cookie && !config.cookies_are_secure() && !config.is_loopback() {
+            r.problems.push(
+                "REFRESH_TOKEN_COOKIE=true needs an https PUBLIC_URL (a refresh token must not travel in clear text); plain http is accepted only for localhost".into(),
+            );
+        }
+        for builtin in ["github", "facebook"] {
+            if config.oidc_providers.iter().any(|p| p.name == builtin) {
+                r.problems.push(format!(
+                    "OIDC_PROVIDERS must not list {builtin}: it is built in (not OpenID Connect); set {}_CLIENT_ID and {}_CLIENT_SECRET instead",
+                    builtin.to_ascii_uppercase(),
+                    builtin.to_ascii_uppercase()
+                ));
+            }
+        }
         if config.refresh_token_ttl > config.session_max_lifetime {
             r.problems.push(format!(
                 "REFRESH_TOKEN_TTL ({}s) must not be longer than SESSION_MAX_LIFETIME ({}s)",
@@ -513,6 +640,21 @@ impl Config {
             require_composition: self.password_require_composition,
             min_strength: self.password_min_strength,
             ..crate::domain::PasswordRules::default()
+        }
+    }
+
+    /// Cookies get `Secure` whenever users reach gatehouse over https.
+    pub fn cookies_are_secure(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// `PUBLIC_URL` is this machine (development: `http://localhost:8080`).
+    pub fn is_loopback(&self) -> bool {
+        match self.public_url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
         }
     }
 
@@ -788,6 +930,64 @@ mod tests {
         ] {
             assert!(text.contains(key), "{key} missing from {text}");
         }
+    }
+
+    #[test]
+    fn github_and_facebook_are_offered_only_with_both_credentials() {
+        let c = load(&[]).unwrap();
+        assert!(c.github.is_none() && c.facebook.is_none());
+        let c = load(&[
+            ("GITHUB_CLIENT_ID", "gh"),
+            ("GITHUB_CLIENT_SECRET", "ghsecret"),
+            ("GITHUB_URL", "https://git.corp.example"),
+            ("GITHUB_API_URL", "https://git.corp.example/api/v3"),
+            ("FACEBOOK_CLIENT_ID", "fb"),
+            ("FACEBOOK_CLIENT_SECRET", "fbsecret"),
+        ])
+        .unwrap();
+        let gh = c.github.as_ref().unwrap();
+        assert_eq!(gh.scopes, ["read:user", "user:email"]);
+        assert_eq!(
+            gh.web("/login/oauth/authorize"),
+            "https://git.corp.example/login/oauth/authorize"
+        );
+        assert_eq!(gh.api("/user"), "https://git.corp.example/api/v3/user");
+        let fb = c.facebook.as_ref().unwrap();
+        assert_eq!(fb.web("/dialog/oauth"), "https://www.facebook.com/v19.0/dialog/oauth");
+        assert_eq!(fb.api("/me"), "https://graph.facebook.com/v19.0/me");
+        assert!(!format!("{c:?}").contains("fbsecret"), "client secrets must not print");
+        let text = load(&[("GITHUB_CLIENT_ID", "gh"), ("FACEBOOK_GRAPH_URL", "nope")])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("GITHUB_CLIENT_SECRET"), "{text}");
+        assert!(text.contains("FACEBOOK_GRAPH_URL"), "{text}");
+        let text = load(&[
+            ("OIDC_PROVIDERS", "github"),
+            ("OIDC_GITHUB_ISSUER", "https://github.com"),
+            ("OIDC_GITHUB_CLIENT_ID", "x"),
+            ("OIDC_GITHUB_CLIENT_SECRET", "y"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("OIDC_PROVIDERS must not list github"), "{text}");
+    }
+
+    #[test]
+    fn refresh_token_cookies_need_https_except_on_localhost() {
+        assert!(!load(&[]).unwrap().refresh_token_cookie);
+        assert!(load(&[("REFRESH_TOKEN_COOKIE", "true")]).unwrap().refresh_token_cookie);
+        let text = load(&[
+            ("REFRESH_TOKEN_COOKIE", "true"),
+            ("PUBLIC_URL", "http://auth.example.com"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("REFRESH_TOKEN_COOKIE"), "{text}");
+        assert!(load(&[
+            ("REFRESH_TOKEN_COOKIE", "true"),
+            ("PUBLIC_URL", "https://auth.example.com")
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The rules of authentication. Handlers call one function here; SQL stays in `store/`.
 
 pub mod admin;
+pub mod csrf;
 pub mod keys;
 pub mod lockout;
 pub mod login;

@@ -5,17 +5,18 @@ use crate::app::AppState;
 use crate::auth::mfa::challenge::LoginOutcome;
 use crate::auth::registration::{self, Registration};
 use crate::auth::secrets::{NumericCode, OpaqueToken};
-use crate::auth::sessions::{self, AuthUser, TokenPair};
+use crate::auth::sessions::AuthUser;
 use crate::auth::{login, verification};
 use crate::domain::{
     BdMobile, DateOfBirth, Email, FieldError, Gender, Invalid, Password, PasswordContext, PersonName, Username,
 };
 use crate::error::{Error, Problem, Result};
-use crate::http::extract::{bearer_token, body_rejection, parse_json, ClientInfo, Json};
+use crate::http::cookies;
+use crate::http::extract::{ClientInfo, Json};
 use crate::http::mail_request;
 use crate::ratelimit::Limit;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,8 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(verify_email))
         .routes(routes!(resend_verification))
         .routes(routes!(login_handler))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
         .routes(routes!(me))
 }
 
@@ -270,7 +269,7 @@ pub struct LoginRequest {
 /// Sign in with email (or username) and password.
 #[utoipa::path(post, path = "/api/auth/login", tag = "tokens", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in: a token pair, or for an MFA user `{mfa_required: true, mfa_token, methods}` to finish at `/api/auth/mfa/challenge`", body = LoginOutcome),
+        (status = 200, description = "Signed in: a token pair (with `REFRESH_TOKEN_COOKIE`: the refresh token as an HttpOnly cookie and a `csrf_token` instead), or for an MFA user `{mfa_required: true, mfa_token, methods}` to finish at `/api/auth/mfa/challenge`", body = LoginOutcome),
         (status = 401, description = "`invalid_credentials`: unknown email or username, or wrong password (indistinguishable)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
@@ -280,7 +279,7 @@ async fn login_handler(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<LoginRequest>,
-) -> Result<axum::Json<LoginOutcome>> {
+) -> Result<axum::response::Response> {
     let mut f = Fields::default();
     let email = f.take("email", body.email.as_deref(), |v| Ok(v.to_string()));
     let password = f.take("password", body.password.as_deref(), |v| {
@@ -288,74 +287,12 @@ async fn login_handler(
     });
     f.finish()?;
     match (email, password) {
-        (Some(email), Some(password)) => Ok(axum::Json(login::login(&state, &email, &password, &client).await?)),
+        (Some(email), Some(password)) => Ok(cookies::outcome(
+            &state,
+            login::login(&state, &email, &password, &client).await?,
+        )),
         _ => Err(Error::InvalidCredentials),
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RefreshRequest {
-    pub refresh_token: Option<String>,
-}
-
-/// Exchange a refresh token for a new pair (the old refresh token stops working).
-///
-/// Presenting an already-rotated token again ends the whole session (theft detection), except
-/// for a retry within a few seconds, which gets the same new pair.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "tokens", request_body = RefreshRequest,
-    responses(
-        (status = 200, description = "A new pair", body = TokenPair),
-        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused`, `session_revoked` or `session_expired`", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn refresh(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    Json(body): Json<RefreshRequest>,
-) -> Result<axum::Json<TokenPair>> {
-    let token = required_refresh_token(body.refresh_token)?;
-    Ok(axum::Json(sessions::refresh(&state, &token, &client).await?))
-}
-
-fn required_refresh_token(raw: Option<String>) -> Result<OpaqueToken> {
-    match raw.as_deref().map(str::trim) {
-        Some(t) if !t.is_empty() => Ok(OpaqueToken::from_presented(t)),
-        _ => Err(Error::field("refresh_token", "required", "is required")),
-    }
-}
-
-/// End the session: its refresh tokens and access tokens stop working at once.
-///
-/// Authenticate with the access token (`Authorization: Bearer`), or send `{"refresh_token": ...}`.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "tokens", request_body(content = RefreshRequest, description = "Optional when a bearer token is sent"),
-    security(("bearer" = []), ("oauth2_password" = []), ()),
-    responses(
-        (status = 204, description = "Signed out"),
-        (status = 401, description = "No valid access or refresh token", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn logout(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    headers: HeaderMap,
-    body: std::result::Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<StatusCode> {
-    let body = body.map_err(body_rejection)?;
-    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
-    if let Some(bearer) = bearer_token(&parts) {
-        let user = sessions::authenticate(&state, bearer).await?;
-        sessions::logout(&state, &user, &client).await?;
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::unauthorized(
-            "missing_token",
-            "send Authorization: Bearer <access_token> or {\"refresh_token\": ...}",
-        ));
-    }
-    let body: RefreshRequest = parse_json(&body)?;
-    let token = required_refresh_token(body.refresh_token)?;
-    sessions::logout_by_refresh(&state, &token, &client).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user's profile.

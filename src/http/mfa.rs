@@ -10,6 +10,7 @@ use crate::auth::sessions::{AuthUser, TokenPair};
 use crate::domain::{Email, Invalid};
 use crate::error::{Problem, Result};
 use crate::http::auth::{EmailRequest, Fields, MessageResponse};
+use crate::http::cookies;
 use crate::http::extract::{ClientInfo, Json};
 use crate::http::mail_request;
 use crate::ratelimit::Limit;
@@ -141,14 +142,15 @@ async fn challenge_handler(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<ChallengeRequest>,
-) -> Result<axum::Json<TokenPair>> {
+) -> Result<axum::response::Response> {
     let mut f = Fields::default();
     let token = f.take("mfa_token", body.mfa_token.as_deref(), parse_token);
     let method = f.optional("method", body.method.as_deref(), parse_method);
     let code = f.take("code", body.code.as_deref(), parse_code);
     f.finish()?;
     match (token, code) {
-        (Some(token), Some(code)) => Ok(axum::Json(
+        (Some(token), Some(code)) => Ok(cookies::tokens(
+            &state,
             challenge::complete(&state, &token, method, &code, &client).await?,
         )),
         _ => Err(crate::error::Error::field("code", "required", "is required")),
@@ -197,13 +199,14 @@ async fn step_up(
     user: AuthUser,
     client: ClientInfo,
     Json(body): Json<MethodCodeRequest>,
-) -> Result<axum::Json<TokenPair>> {
+) -> Result<axum::response::Response> {
     let mut f = Fields::default();
     let method = f.optional("method", body.method.as_deref(), parse_method);
     let code = f.take("code", body.code.as_deref(), parse_code);
     f.finish()?;
     match code {
-        Some(code) => Ok(axum::Json(
+        Some(code) => Ok(cookies::tokens(
+            &state,
             challenge::step_up(&state, &user, method, &code, &client).await?,
         )),
         None => Err(crate::error::Error::field("code", "required", "is required")),
@@ -310,13 +313,16 @@ async fn otp_login_handler(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<OtpLoginRequest>,
-) -> Result<axum::Json<LoginOutcome>> {
+) -> Result<axum::response::Response> {
     let mut f = Fields::default();
     let email = f.take("email", body.email.as_deref(), Email::parse);
     let code = f.take("code", body.code.as_deref(), parse_code);
     f.finish()?;
     match (email, code) {
-        (Some(email), Some(code)) => Ok(axum::Json(otp_login::login(&state, &email, &code, &client).await?)),
+        (Some(email), Some(code)) => Ok(cookies::outcome(
+            &state,
+            otp_login::login(&state, &email, &code, &client).await?,
+        )),
         _ => Err(crate::error::Error::field("code", "required", "is required")),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod cookies;
 pub mod extract;
 pub mod mail_request;
 pub mod meta;
@@ -11,6 +12,7 @@ pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod profile;
+pub mod refresh;
 pub mod sessions;
 pub mod token;
 
@@ -78,6 +80,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(refresh::router())
         .merge(password::router())
         .merge(sessions::router())
         .merge(profile::router())

@@ -1,14 +1,15 @@
-//! Social login over OpenID Connect: `/api/auth/oauth/{provider}` → provider →
+//! Social login (OpenID Connect, GitHub, Facebook): `/api/auth/oauth/{provider}` → provider →
 //! `/api/auth/oauth/callback` → the app with `?code=` → `POST /api/auth/oauth/exchange`.
 //! Tokens never travel in a URL: the app trades the one-time code for them.
 
 use crate::app::AppState;
 use crate::auth::mfa::challenge::LoginOutcome;
-use crate::auth::oauth::flow::{self, CallbackParams};
+use crate::auth::oauth::flow::{self, CallbackParams, Landing};
 use crate::auth::oauth::identities;
 use crate::auth::oauth::state_cookie::COOKIE_NAME;
 use crate::auth::sessions::AuthUser;
 use crate::error::{Problem, Result};
+use crate::http::cookies;
 use crate::http::extract::{ClientInfo, Json};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
@@ -70,13 +71,15 @@ pub struct CallbackQuery {
 
 #[utoipa::path(get, path = "/api/auth/oauth/callback", tag = "tokens", params(CallbackQuery),
     responses(
-        (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`"),
-        (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`", body = Problem, content_type = "application/problem+json"),
+        (status = 303, description = "To `OAUTH_SUCCESS_URL` (or the allowed `redirect_to`) with `?code=`; in cookie mode without a code, setting the session cookies (MFA users still get the code)"),
+        (status = 400, description = "`invalid_oauth_state`, `oauth_access_denied`, `oauth_provider_error`, `oauth_code_rejected`, `oauth_email_missing`, `oauth_email_unverified`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_in_use_unverified`, `account_not_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`provider_unavailable`: the provider could not be reached or did not answer as documented", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn callback(
     State(state): State<AppState>,
+    client: ClientInfo,
     Query(q): Query<CallbackQuery>,
     jar: CookieJar,
 ) -> Result<impl IntoResponse> {
@@ -89,8 +92,14 @@ async fn callback(
     };
     // The pending login is spent whatever the outcome.
     let jar = jar.remove(Cookie::build(COOKIE_NAME).path(COOKIE_PATH));
-    match flow::callback(&state, cookie.as_deref(), params).await {
-        Ok(target) => Ok((jar, Redirect::to(target.as_str())).into_response()),
+    match flow::callback(&state, cookie.as_deref(), params, &client).await {
+        Ok(Landing::WithCode(target)) => Ok((jar, Redirect::to(target.as_str())).into_response()),
+        Ok(Landing::SignedIn(target, pair)) => {
+            // Cookie mode: the session's cookies ride on the redirect; the app then calls
+            // POST /api/auth/refresh (cookie + X-CSRF-Token) for its first access token.
+            let (jar, _csrf) = cookies::with_session(&state, jar, &pair);
+            Ok((jar, Redirect::to(target.as_str())).into_response())
+        }
         Err(e) => Ok((jar, e).into_response()),
     }
 }
@@ -110,8 +119,11 @@ async fn exchange(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(body): Json<ExchangeRequest>,
-) -> Result<axum::Json<LoginOutcome>> {
-    Ok(axum::Json(flow::exchange(&state, &body.code, &client).await?))
+) -> Result<axum::response::Response> {
+    Ok(cookies::outcome(
+        &state,
+        flow::exchange(&state, &body.code, &client).await?,
+    ))
 }
 
 /// A provider identity linked to the signed-in user.

@@ -9,6 +9,7 @@
 pub mod instances;
 pub mod oidc;
 pub mod smtp;
+pub mod social;
 pub mod sql;
 
 use chrono::Duration;

@@ -1,20 +1,18 @@
 //! The three steps of a social login: start (redirect to the provider), callback (verify,
 //! find or create the user, hand out a one-time code) and exchange (code → tokens or MFA step).
 
-use super::id_token::{self, IdClaims};
 use super::state_cookie::{PendingLogin, TTL_SECS};
-use super::{provider_unavailable, Provider};
+use super::{CodeExchange, ProviderProfile};
 use crate::app::AppState;
 use crate::auth::mfa::challenge::{self, LoginOutcome};
 use crate::auth::secrets::{random_bytes, OpaqueToken};
-use crate::auth::sessions;
-use crate::domain::Email;
+use crate::auth::sessions::{self, TokenPair};
+use crate::domain::{Email, PersonName};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::store::{NewOAuthAccount, NewOneTimeToken, NewUser, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 use url::Url;
 use uuid::Uuid;
 
@@ -50,27 +48,17 @@ fn allowed_redirect(state: &AppState, raw: &str) -> Result<Url> {
 pub async fn start(state: &AppState, provider_name: &str, redirect_to: Option<&str>) -> Result<Started> {
     let provider = state.oauth.get(provider_name)?;
     let redirect_to = redirect_to.map(|r| allowed_redirect(state, r)).transpose()?;
-    let discovery = provider.discovery(&state.oauth.http).await?;
     let pending = PendingLogin {
-        provider: provider.settings.name.clone(),
+        provider: provider.name().to_string(),
         state: URL_SAFE_NO_PAD.encode(random_bytes::<24>()),
         nonce: URL_SAFE_NO_PAD.encode(random_bytes::<24>()),
         pkce_verifier: URL_SAFE_NO_PAD.encode(random_bytes::<32>()),
         redirect_to: redirect_to.map(String::from),
         expires_at: state.now().timestamp() + TTL_SECS,
     };
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.pkce_verifier.as_bytes()));
-    let mut url = Url::parse(&discovery.authorization_endpoint)
-        .map_err(|e| provider_unavailable(provider_name, format!("bad authorization_endpoint: {e}")))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &provider.settings.client_id)
-        .append_pair("redirect_uri", &redirect_uri(state))
-        .append_pair("scope", &provider.settings.scopes.join(" "))
-        .append_pair("state", &pending.state)
-        .append_pair("nonce", &pending.nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+    let url = provider
+        .authorize_url(&state.oauth.http, &redirect_uri(state), &pending)
+        .await?;
     Ok(Started {
         authorize_url: url.into(),
         cookie_value: pending.seal(&state.secrets.oauth_state_key),
@@ -85,8 +73,22 @@ pub struct CallbackParams {
     pub error_description: Option<String>,
 }
 
-/// Verifies the callback and returns where to send the browser (with the one-time code).
-pub async fn callback(state: &AppState, cookie: Option<&str>, params: CallbackParams) -> Result<Url> {
+/// Where a successful callback sends the browser.
+pub enum Landing {
+    /// To the app with `?code=` for `POST /api/auth/oauth/exchange` (also for MFA users in
+    /// cookie mode: the exchange answers with their MFA step).
+    WithCode(Url),
+    /// Cookie mode: to the app, with the new session's pair to set as cookies.
+    SignedIn(Url, TokenPair),
+}
+
+/// Verifies the callback and decides where to send the browser.
+pub async fn callback(
+    state: &AppState,
+    cookie: Option<&str>,
+    params: CallbackParams,
+    client: &ClientInfo,
+) -> Result<Landing> {
     let now = state.now();
     let pending = cookie
         .and_then(|c| PendingLogin::open(c, &state.secrets.oauth_state_key, now.timestamp()))
@@ -122,8 +124,35 @@ pub async fn callback(state: &AppState, cookie: Option<&str>, params: CallbackPa
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Error::bad_request("invalid_oauth_callback", "the provider sent no code"))?;
     let provider = state.oauth.get(&pending.provider)?;
-    let claims = exchange_code(state, &provider, &code, &pending).await?;
-    let user = find_or_create_user(state, &provider.settings.name, &claims).await?;
+    let redirect_uri = redirect_uri(state);
+    let profile = provider
+        .profile(&CodeExchange {
+            http: &state.oauth.http,
+            code: &code,
+            redirect_uri: &redirect_uri,
+            pending: &pending,
+            now: now.timestamp(),
+        })
+        .await?;
+    let user = find_or_create_user(state, provider.name(), &profile).await?;
+    let mut target = match pending.redirect_to.as_deref() {
+        Some(r) => allowed_redirect(state, r)?,
+        None => state
+            .config
+            .oauth_success_url
+            .clone()
+            .ok_or_else(|| Error::Unavailable {
+                code: "oauth_success_url_unset",
+                message: "OAUTH_SUCCESS_URL is not set on this server".into(),
+            })?,
+    };
+    if state.config.refresh_token_cookie && !user.mfa_enabled {
+        // Cookie mode (seed 001): the session starts here and its refresh token is set as a
+        // cookie on the redirect; no code travels in the URL at all.
+        let user = active(Some(user))?;
+        let pair = sessions::start_session(state, &user, &["fed"], client).await?;
+        return Ok(Landing::SignedIn(target, pair));
+    }
     let token = OpaqueToken::generate();
     state
         .store
@@ -136,88 +165,21 @@ pub async fn callback(state: &AppState, cookie: Option<&str>, params: CallbackPa
             created_at: now,
         })
         .await?;
-    let mut target = match pending.redirect_to.as_deref() {
-        Some(r) => allowed_redirect(state, r)?,
-        None => state
-            .config
-            .oauth_success_url
-            .clone()
-            .ok_or_else(|| Error::Unavailable {
-                code: "oauth_success_url_unset",
-                message: "OAUTH_SUCCESS_URL is not set on this server".into(),
-            })?,
-    };
     target.query_pairs_mut().append_pair("code", token.expose());
-    Ok(target)
+    Ok(Landing::WithCode(target))
 }
 
-#[derive(serde::Deserialize)]
-struct TokenResponse {
-    id_token: Option<String>,
-}
-
-async fn exchange_code(state: &AppState, provider: &Provider, code: &str, pending: &PendingLogin) -> Result<IdClaims> {
-    let http = &state.oauth.http;
-    let name = &provider.settings.name;
-    let discovery = provider.discovery(http).await?;
-    let response = http
-        .post(&discovery.token_endpoint)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &redirect_uri(state)),
-            ("client_id", &provider.settings.client_id),
-            (
-                "client_secret",
-                secrecy::ExposeSecret::expose_secret(&provider.settings.client_secret),
-            ),
-            ("code_verifier", &pending.pkce_verifier),
-        ])
-        .send()
-        .await
-        .map_err(|e| provider_unavailable(name, e))?;
-    if response.status().is_client_error() {
-        return Err(Error::bad_request(
-            "oauth_code_rejected",
-            "the provider refused the sign-in code; start again",
-        ));
-    }
-    let body: TokenResponse = response
-        .error_for_status()
-        .map_err(|e| provider_unavailable(name, e))?
-        .json()
-        .await
-        .map_err(|e| provider_unavailable(name, e))?;
-    let raw = body
-        .id_token
-        .ok_or_else(|| Error::unauthorized("invalid_id_token", "the provider sent no id_token"))?;
-    let jwks: jsonwebtoken::jwk::JwkSet = http
-        .get(&discovery.jwks_uri)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| provider_unavailable(name, e))?
-        .json()
-        .await
-        .map_err(|e| provider_unavailable(name, e))?;
-    id_token::verify(
-        &raw,
-        &jwks,
-        &discovery.issuer,
-        &provider.settings.client_id,
-        &pending.nonce,
-        state.now().timestamp(),
-    )
-}
-
-/// Known identity → its user; provider-verified email of an existing account → link; otherwise
-/// a new verified user. An unverified email never links (that would be an account takeover).
-async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims) -> Result<UserRecord> {
+/// Known identity → its user; provider-verified email of an existing account → link; a
+/// provider-verified email nobody has → a new verified user. An unverified email never links
+/// (account takeover) and never creates an account either: that account would be marked
+/// confirmed for an address nobody proved, and the real owner signing in later with a verified
+/// identity would be linked into it — next to the stranger's identity (pre-account hijacking).
+async fn find_or_create_user(state: &AppState, provider: &str, profile: &ProviderProfile) -> Result<UserRecord> {
     let now = state.now();
-    if let Some(user_id) = state.store.oauth_account_user(provider, &claims.sub).await? {
+    if let Some(user_id) = state.store.oauth_account_user(provider, &profile.subject).await? {
         return active(state.store.user_by_id(user_id).await?);
     }
-    let email = claims
+    let email = profile
         .email
         .as_deref()
         .and_then(|e| Email::parse(e).ok())
@@ -228,7 +190,7 @@ async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims
             )
         })?;
     let user = match state.store.user_by_email(&email.canonical()).await? {
-        Some(_) if !claims.email_verified => {
+        Some(_) if !profile.email_verified => {
             return Err(Error::conflict(
                 "email_in_use_unverified",
                 "an account with this email exists, but the provider has not verified the address, so it cannot be linked; sign in with your password instead",
@@ -243,16 +205,19 @@ async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims
             ))
         }
         Some(existing) => active(Some(existing))?,
+        None if !profile.email_verified => {
+            return Err(Error::bad_request(
+                "oauth_email_unverified",
+                "the provider has not verified your email address; verify it there (for GitHub: make a verified address your primary one), or register with your email",
+            ))
+        }
         None => {
-            let created = state
-                .store
-                .create_user(&NewUser::with_confirmed_email(
-                    &email,
-                    state.config.roles.default_role().as_str(),
-                    None,
-                    now,
-                ))
-                .await;
+            let mut new_user =
+                NewUser::with_confirmed_email(&email, state.config.roles.default_role().as_str(), None, now);
+            // Names the provider knows prefill the profile when they pass our rules.
+            new_user.first_name = valid_name(profile.first_name.as_deref());
+            new_user.last_name = valid_name(profile.last_name.as_deref());
+            let created = state.store.create_user(&new_user).await;
             match created {
                 Ok(u) => u,
                 Err(StoreError::Duplicate(_)) => {
@@ -268,8 +233,8 @@ async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims
             id: Uuid::new_v4(),
             user_id: user.id,
             provider: provider.to_string(),
-            provider_user_id: claims.sub.clone(),
-            email: claims.email.clone(),
+            provider_user_id: profile.subject.clone(),
+            email: profile.email.clone(),
             created_at: now,
         })
         .await
@@ -277,6 +242,10 @@ async fn find_or_create_user(state: &AppState, provider: &str, claims: &IdClaims
         Ok(()) | Err(StoreError::Duplicate(_)) => Ok(user),
         Err(e) => Err(e.into()),
     }
+}
+
+fn valid_name(raw: Option<&str>) -> Option<String> {
+    PersonName::parse(raw?).ok().map(|n| n.as_str().to_string())
 }
 
 fn active(user: Option<UserRecord>) -> Result<UserRecord> {

@@ -18,6 +18,11 @@ pub struct IdClaims {
     /// Some providers send `"true"` as a string.
     #[serde(default, deserialize_with = "lenient_bool")]
     pub email_verified: bool,
+    /// OIDC Core §5.1 standard claims, used to prefill a new account's names.
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
 }
 
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {

@@ -1,0 +1,114 @@
+//! OpenID Connect providers (OIDC Core 1.0 §3.1, code flow): discovery, the authorize request
+//! with a `nonce`, the token request, and the id_token checks in [`super::id_token`].
+
+use super::state_cookie::PendingLogin;
+use super::{authorization_request, code_rejected, id_token, read_json, unreachable_provider};
+use super::{CodeExchange, ProviderProfile};
+use crate::config::OidcProviderSettings;
+use crate::error::{Error, Result};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+use url::Url;
+
+/// The parts of `/.well-known/openid-configuration` gatehouse uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+}
+
+pub struct OidcProvider {
+    pub settings: OidcProviderSettings,
+    discovery: OnceCell<Discovery>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    id_token: Option<String>,
+}
+
+impl OidcProvider {
+    pub fn new(settings: OidcProviderSettings) -> Self {
+        Self {
+            settings,
+            discovery: OnceCell::new(),
+        }
+    }
+
+    /// The discovery document, fetched once and cached (a failed fetch is retried next time).
+    pub async fn discovery(&self, http: &reqwest::Client) -> Result<&Discovery> {
+        self.discovery
+            .get_or_try_init(|| async {
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    self.settings.issuer.as_str().trim_end_matches('/')
+                );
+                read_json::<Discovery>(&self.settings.name, http.get(&url).send().await).await
+            })
+            .await
+    }
+
+    pub async fn authorize_url(
+        &self,
+        http: &reqwest::Client,
+        redirect_uri: &str,
+        pending: &PendingLogin,
+    ) -> Result<Url> {
+        let discovery = self.discovery(http).await?;
+        authorization_request(
+            &discovery.authorization_endpoint,
+            &self.settings.name,
+            &self.settings.client_id,
+            redirect_uri,
+            &self.settings.scopes.join(" "),
+            pending,
+            &[("nonce", &pending.nonce)],
+        )
+    }
+
+    pub async fn profile(&self, x: &CodeExchange<'_>) -> Result<ProviderProfile> {
+        let name = &self.settings.name;
+        let discovery = self.discovery(x.http).await?;
+        let response = x
+            .http
+            .post(&discovery.token_endpoint)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", x.code),
+                ("redirect_uri", x.redirect_uri),
+                ("client_id", &self.settings.client_id),
+                ("client_secret", self.settings.client_secret.expose_secret()),
+                ("code_verifier", &x.pending.pkce_verifier),
+            ])
+            .send()
+            .await
+            .map_err(|e| unreachable_provider(name, e))?;
+        // RFC 6749 §5.2: a refused grant is a 400 (or 401 for client authentication).
+        if response.status().is_client_error() {
+            return Err(code_rejected(name, response.status().as_str()));
+        }
+        let body: TokenResponse = read_json(name, Ok(response)).await?;
+        let raw = body
+            .id_token
+            .ok_or_else(|| Error::unauthorized("invalid_id_token", "the provider sent no id_token"))?;
+        let jwks: jsonwebtoken::jwk::JwkSet = read_json(name, x.http.get(&discovery.jwks_uri).send().await).await?;
+        let claims = id_token::verify(
+            &raw,
+            &jwks,
+            &discovery.issuer,
+            &self.settings.client_id,
+            &x.pending.nonce,
+            x.now,
+        )?;
+        Ok(ProviderProfile {
+            subject: claims.sub,
+            email: claims.email,
+            email_verified: claims.email_verified,
+            first_name: claims.given_name,
+            last_name: claims.family_name,
+        })
+    }
+}
