@@ -65,7 +65,7 @@ pub fn check(config: &Config, key: &[u8], refresh: &OpaqueToken, proof: &Request
     Ok(())
 }
 
-fn allowed_origin(config: &Config, origin: &str) -> bool {
+pub fn allowed_origin(config: &Config, origin: &str) -> bool {
     origin == config.public_url.origin().ascii_serialization()
         || config.cors_allowed_origins.iter().any(|o| o == origin)
 }

@@ -118,6 +118,40 @@ pub fn presented_refresh_token(state: &AppState, headers: &HeaderMap) -> Result<
     Ok(Some(token))
 }
 
+/// The CSRF token for the refresh cookie of this request (`GET /api/auth/csrf`). A browser
+/// sends `Origin` on every cross-origin fetch; when it does, it must be an allowed one.
+pub fn csrf_for_cookie(state: &AppState, headers: &HeaderMap) -> Result<String> {
+    if !state.config.refresh_token_cookie {
+        return Err(Error::not_found(
+            "cookie_mode_off",
+            "cookie mode is off (REFRESH_TOKEN_COOKIE): the refresh token travels in the JSON body and needs no CSRF token",
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if !csrf::allowed_origin(&state.config, origin.trim_end_matches('/')) {
+            return Err(Error::forbidden(
+                "origin_not_allowed",
+                "this page is not allowed to use the session cookie (Origin must be PUBLIC_URL or one of CORS_ALLOWED_ORIGINS)",
+            ));
+        }
+    }
+    let jar = CookieJar::from_headers(headers);
+    let token = jar
+        .get(REFRESH_COOKIE)
+        .map(|c| c.value().trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Error::unauthorized(
+                "refresh_cookie_missing",
+                "no session cookie was sent: sign in first, and call with credentials: 'include'",
+            )
+        })?;
+    Ok(csrf::token_for(
+        &state.secrets.csrf_key,
+        &OpaqueToken::from_presented(token),
+    ))
+}
+
 /// An error answer that also expires the cookies (the session they name is unusable).
 pub fn error_clearing(state: &AppState, e: Error) -> Response {
     (cleared(state), e).into_response()

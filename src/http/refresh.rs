@@ -19,7 +19,38 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(refresh)).routes(routes!(logout))
+    OpenApiRouter::new()
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(csrf_token))
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct CsrfToken {
+    /// Send it as `X-CSRF-Token` with the next cookie-authenticated request.
+    pub csrf_token: String,
+}
+
+/// The CSRF token of the session in the refresh cookie, for a front end on another host of the
+/// same site (`app.example.com` beside `auth.example.com`) that cannot read the `gatehouse_csrf`
+/// cookie and lost the `csrf_token` of the last answer on a page reload. Safe to hand out:
+/// the cookie is `SameSite=Strict` (another site cannot make the browser send it), and a page
+/// of another origin can read the answer only if `CORS_ALLOWED_ORIGINS` allows it; a request
+/// naming any other `Origin` is refused outright.
+#[utoipa::path(get, path = "/api/auth/csrf", tag = "tokens",
+    responses(
+        (status = 200, description = "The CSRF token that goes with the refresh cookie", body = CsrfToken),
+        (status = 401, description = "`refresh_cookie_missing`: no session cookie was sent", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`origin_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`cookie_mode_off`: REFRESH_TOKEN_COOKIE is not on", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn csrf_token(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let token = cookies::csrf_for_cookie(&state, &headers)?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(CsrfToken { csrf_token: token }),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -306,4 +306,73 @@ async fn oauth_callback_sets_secure_cookies_in_cookie_mode(backend: Backend) {
     assert_eq!(me["email"], "social@example.com");
 }
 
-both!(oauth_callback_sets_secure_cookies_in_cookie_mode);
+async fn get_csrf(app: &TestApp, cookie: Option<&str>, origin: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(app.url("/api/auth/csrf"));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    app.send(req).await
+}
+
+async fn a_front_end_that_lost_the_csrf_token_can_fetch_it_again(backend: Backend) {
+    let app = spawn(backend).await;
+    let (_, b) = cookie_login(&app, "rahim@example.com").await;
+    // Another host of the same site sends only the refresh cookie (it cannot read gatehouse_csrf).
+    let r = get_csrf(&app, Some(&b.refresh), Some(FRONT_END)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["csrf_token"], b.csrf.as_str());
+    let r = post_with_cookie(&app, "/api/auth/refresh", &b.refresh, Some(FRONT_END), Some(&b.csrf)).await;
+    assert_eq!(r.status(), 200);
+    // Never to another origin, never without the cookie.
+    let r = get_csrf(&app, Some(&b.refresh), Some("https://evil.example")).await;
+    expect_problem(r, 403, "origin_not_allowed").await;
+    expect_problem(
+        get_csrf(&app, None, Some(FRONT_END)).await,
+        401,
+        "refresh_cookie_missing",
+    )
+    .await;
+    let plain = TestApp::spawn(backend).await;
+    expect_problem(get_csrf(&plain, Some(&b.refresh), None).await, 404, "cookie_mode_off").await;
+}
+
+async fn a_passwordless_sign_in_also_sets_the_cookies(backend: Backend) {
+    let app = spawn(backend).await;
+    app.register_verified("rahim@example.com").await;
+    let r = app
+        .post_json("/api/auth/otp/request", &json!({ "email": "rahim@example.com" }))
+        .await;
+    assert_eq!(r.status(), 202);
+    let code = app.mail_to("rahim@example.com", 1).await.six_digit_code().unwrap();
+    let r = app
+        .post_json(
+            "/api/auth/otp/login",
+            &json!({ "email": "rahim@example.com", "code": code }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let b = Browser::from(&r);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["refresh_token"].is_null(), "{body}");
+    assert_eq!(body["csrf_token"], b.csrf.as_str());
+    let r = post_with_cookie(
+        &app,
+        "/api/auth/refresh",
+        &b.cookie_header(),
+        Some(FRONT_END),
+        Some(&b.csrf),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
+both!(
+    oauth_callback_sets_secure_cookies_in_cookie_mode,
+    a_front_end_that_lost_the_csrf_token_can_fetch_it_again,
+    a_passwordless_sign_in_also_sets_the_cookies,
+);
