@@ -43,6 +43,7 @@ pub async fn login(
                 json!({ "reason": "invalid_credentials" }),
             )
             .await;
+            state.metrics.login_failed("pwd");
             return Err(Error::InvalidCredentials);
         }
     };
@@ -57,6 +58,7 @@ pub async fn login(
             json!({ "reason": "account_disabled" }),
         )
         .await;
+        state.metrics.login_failed("pwd");
         return Err(Error::forbidden(
             "account_disabled",
             "this account is disabled; contact the administrator",
@@ -73,6 +75,7 @@ pub async fn login(
             json!({ "reason": "email_not_verified" }),
         )
         .await;
+        state.metrics.login_failed("pwd");
         return Err(Error::forbidden(
             "email_not_verified",
             "confirm your email address first: open the link or enter the code from the verification mail (POST /api/auth/resend-verification sends a new one)",

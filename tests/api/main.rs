@@ -3,13 +3,19 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_actions;
+mod admin_audit;
 mod admin_cli;
+mod admin_support;
+mod admin_users;
+mod audit_retention;
 mod cors;
 mod foundation_flow;
 mod import;
 mod instances;
 mod legacy_hashes;
 mod login;
+mod metrics;
 mod mfa_enrol;
 mod mfa_login;
 mod mfa_otp;
@@ -24,6 +30,7 @@ mod refresh;
 mod registration;
 mod roles;
 mod sessions;
+mod single_session;
 mod token_endpoint;
 mod tokens;
 mod usernames;
