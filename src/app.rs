@@ -46,6 +46,11 @@ pub struct AppState {
     pub secrets: Arc<ServerSecrets>,
     pub oauth: crate::auth::oauth::Providers,
     pub limits: Arc<crate::ratelimit::RateLimiter>,
+    /// Prometheus counters (`/metrics`), one registry per server.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// `AUDIT_RETENTION_DAYS` / `AUDIT_EXPORT_PATH`: run at start and hourly by the
+    /// [`Application`]; `sweep()` runs one now.
+    pub audit_retention: crate::audit::retention::AuditRetention,
 }
 
 /// What tests (or an embedding program) may replace.
@@ -91,7 +96,9 @@ impl AppState {
         let rate_limit_key = store
             .get_or_create_secret("rate_limit_key", &crate::auth::secrets::random_bytes::<32>(), now)
             .await?;
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let limits = crate::ratelimit::RateLimiter::new(
+            metrics.clone(),
             config.rate_limits.clone(),
             config.redis_url.as_ref().map(|u| u.expose_secret()),
             &config.redis_key_prefix,
@@ -121,7 +128,18 @@ impl AppState {
                 Arc::new(LogMailer)
             }
         };
+        let audit_retention = crate::audit::retention::AuditRetention::new(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            config.audit_retention,
+            config.audit_export_path.clone(),
+        )
+        .forgetting_login_failures_after(config.lockout.duration);
+        audit_retention.check_export_path()?;
         let state = AppState {
+            metrics,
+            audit_retention,
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
             outbox: Outbox::new(store.clone(), clock.clone()),
             config: Arc::new(config),
@@ -198,6 +216,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let retention = tokio::spawn(self.state.audit_retention.clone().run(stop_rx.clone()));
         let worker = tokio::spawn(self.worker.run(stop_rx));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service)
@@ -209,6 +228,7 @@ impl Application {
             .context("server error")?;
         let _ = stop_tx.send(true);
         let _ = worker.await;
+        let _ = retention.await;
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 //! secret (no passwords, tokens or codes; emails only where they identify a failed attempt on an
 //! unknown account). Writing it must not fail the request it describes, so errors are logged.
 
+pub mod retention;
+
 use crate::http::extract::ClientInfo;
 use crate::store::{AuditEvent, Store};
 use chrono::{DateTime, Utc};
@@ -12,6 +14,16 @@ use uuid::Uuid;
 pub enum Outcome {
     Success,
     Failure,
+}
+
+impl Outcome {
+    /// How the outcome is stored and shown: `success` or `failure`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
 }
 
 pub async fn record(

@@ -96,6 +96,18 @@ pub struct Config {
     /// `REFRESH_TOKEN_COOKIE`: hand browsers the refresh token as an HttpOnly cookie (with a
     /// CSRF token to echo in `X-CSRF-Token`) instead of in the JSON body. Off by default.
     pub refresh_token_cookie: bool,
+    // --- issue 5: admin API, audit retention, single session, metrics ---
+    /// `AUDIT_RETENTION_DAYS`: audit events older than this are removed by the retention job.
+    /// `None` (`0` or `off`) keeps them forever.
+    pub audit_retention: Option<Duration>,
+    /// `AUDIT_EXPORT_PATH`: a file that events are appended to (JSON Lines, fsynced) before the
+    /// retention job deletes them. Unset: old events are deleted without a copy.
+    pub audit_export_path: Option<std::path::PathBuf>,
+    /// `SINGLE_SESSION`: each successful sign-in ends the user's other sessions (seeds 001, 004).
+    pub single_session: bool,
+    /// `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. Unset, it is
+    /// open, so it must only be reachable from the internal network.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A plain OAuth 2.0 provider with its own profile API (GitHub, Facebook). The two base URLs are
@@ -180,6 +192,10 @@ impl Default for Config {
             github: None,
             facebook: None,
             refresh_token_cookie: false,
+            audit_retention: Some(Duration::days(90)),
+            audit_export_path: None,
+            single_session: false,
+            metrics_token: None,
         }
     }
 }
@@ -605,6 +621,19 @@ impl Config {
             github: oauth_app(&mut r, &GITHUB_DEFAULTS),
             facebook: oauth_app(&mut r, &FACEBOOK_DEFAULTS),
             refresh_token_cookie: r.bool("REFRESH_TOKEN_COOKIE", d.refresh_token_cookie),
+            audit_retention: r.parse(
+                "AUDIT_RETENTION_DAYS",
+                d.audit_retention,
+                "a whole number of days from 1 to 36500, or 0 or off to keep audit events forever",
+                parse_retention_days,
+            ),
+            audit_export_path: r.raw("AUDIT_EXPORT_PATH").map(std::path::PathBuf::from),
+            single_session: r.bool("SINGLE_SESSION", d.single_session),
+            metrics_token: r
+                .optional("METRICS_TOKEN", "at least 16 characters without spaces", |v| {
+                    (v.len() >= 16 && !v.contains(char::is_whitespace)).then(|| v.to_string())
+                })
+                .map(SecretString::from),
         };
         if config.refresh_token_cookie && !config.cookies_are_secure() && !config.is_loopback() {
             r.problems.push(
@@ -776,6 +805,16 @@ fn parse_origins(raw: &str) -> Option<Vec<String>> {
             plain.then(|| url.as_str().trim_end_matches('/').to_string())
         })
         .collect()
+}
+
+/// `AUDIT_RETENTION_DAYS`: `Some(None)` keeps events forever (`0`, `off`), `Some(Some(days))`.
+fn parse_retention_days(raw: &str) -> Option<Option<Duration>> {
+    let raw = raw.trim().to_ascii_lowercase();
+    if raw == "off" || raw == "0" {
+        return Some(None);
+    }
+    let days: i64 = raw.parse().ok().filter(|d| (1..=36_500).contains(d))?;
+    Some(Some(Duration::days(days)))
 }
 
 /// Parses `90`, `90s`, `15m`, `12h`, `7d` (a bare number is seconds).
@@ -988,6 +1027,38 @@ mod tests {
             ("PUBLIC_URL", "https://auth.example.com")
         ])
         .is_ok());
+    }
+
+    #[test]
+    fn audit_retention_is_days_or_off() {
+        assert_eq!(load(&[]).unwrap().audit_retention, Some(Duration::days(90)));
+        assert_eq!(
+            load(&[("AUDIT_RETENTION_DAYS", "30")]).unwrap().audit_retention,
+            Some(Duration::days(30))
+        );
+        assert_eq!(load(&[("AUDIT_RETENTION_DAYS", "0")]).unwrap().audit_retention, None);
+        assert_eq!(load(&[("AUDIT_RETENTION_DAYS", "OFF")]).unwrap().audit_retention, None);
+        for bad in ["-1", "90d", "forever", "36501"] {
+            let text = load(&[("AUDIT_RETENTION_DAYS", bad)]).unwrap_err().to_string();
+            assert!(
+                text.contains("AUDIT_RETENTION_DAYS must be a whole number of days"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn single_session_is_off_and_metrics_open_by_default() {
+        let c = load(&[]).unwrap();
+        assert!(!c.single_session);
+        assert!(c.metrics_token.is_none());
+        let c = load(&[("SINGLE_SESSION", "true"), ("METRICS_TOKEN", "a-long-scrape-token")]).unwrap();
+        assert!(c.single_session);
+        assert!(
+            !format!("{c:?}").contains("a-long-scrape-token"),
+            "the token must not print"
+        );
+        assert!(load(&[("METRICS_TOKEN", "short")]).is_err());
     }
 
     #[test]

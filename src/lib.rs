@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod mail;
+pub mod metrics;
 pub mod ratelimit;
 pub mod store;
 pub mod telemetry;

@@ -1,5 +1,12 @@
 //! Operator actions run from the command line (`gatehouse admin create`): how the first admin
 //! comes to exist before there is anyone to call an admin API. Every change is audited.
+//!
+//! The admin HTTP API's rules live in the submodules: [`access`] (permissions), [`accounts`]
+//! (user management) and [`audit_log`] (reading the audit trail).
+
+pub mod access;
+pub mod accounts;
+pub mod audit_log;
 
 use crate::audit::{self, Outcome};
 use crate::auth::password::PasswordHasher;

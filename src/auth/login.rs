@@ -69,6 +69,7 @@ pub async fn login(
             )
             .await;
             lockout::record_failure(state, &subject, other.as_ref(), client).await?;
+            state.metrics.login_failed("pwd");
             return Err(Error::InvalidCredentials);
         }
     };
@@ -127,6 +128,11 @@ pub(crate) async fn admit(state: &AppState, user: &UserRecord, method: &str, cli
     let Some((code, message)) = refusal else {
         return Ok(());
     };
+    state.metrics.login_failed(match method {
+        "password" => "pwd",
+        "email_otp" => "email",
+        other => other,
+    });
     audit::record(
         state.store.as_ref(),
         state.now(),

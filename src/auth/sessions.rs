@@ -11,6 +11,9 @@
 //!   the access token is re-signed from the same claims (Ed25519 is deterministic), so nothing new
 //!   is minted and no second family member comes to life.
 //! - A family also has an absolute end (`SESSION_MAX_LIFETIME`), however often it is refreshed.
+//! - With `SINGLE_SESSION=true` a new session ends the user's others in the same transaction
+//!   that creates it ([`start_session`] is the one place every sign-in — password, token
+//!   endpoint, MFA challenge, passwordless code, social login — gets its session).
 //! - Logout revokes the session; access tokens name their session (`sid`), and every
 //!   authenticated request checks it is still live, so a logged-out access token is refused at
 //!   once on every instance.
@@ -53,7 +56,8 @@ pub struct AuthUser {
     pub claims: AccessClaims,
 }
 
-/// Starts a session for a user who just authenticated with `amr`.
+/// Starts a session for a user who just authenticated with `amr` (and, with `SINGLE_SESSION`,
+/// ends their other sessions). Counted as a successful sign-in in the metrics.
 pub async fn start_session(
     state: &AppState,
     user: &UserRecord,
@@ -82,7 +86,24 @@ pub async fn start_session(
         created_at: now,
         expires_at: (now + cfg.refresh_token_ttl).min(session.expires_at),
     };
-    state.store.create_session(&session, &first).await?;
+    if cfg.single_session {
+        let ended = state.store.create_sole_session(&session, &first, now).await?;
+        if ended > 0 {
+            audit::record(
+                state.store.as_ref(),
+                now,
+                "sessions_revoked",
+                Some(user.id),
+                client,
+                Outcome::Success,
+                json!({ "reason": "single_session", "sessions_revoked": ended, "kept": session.id }),
+            )
+            .await;
+        }
+    } else {
+        state.store.create_session(&session, &first).await?;
+    }
+    state.metrics.login_succeeded(amr.first().copied().unwrap_or("unknown"));
     let amr: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
     pair(
         state,

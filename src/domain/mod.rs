@@ -32,21 +32,26 @@
 //! | `common_password` | `Password` | in the bundled list of breached passwords |
 //! | `contains_personal_info` | `Password` | contains the user's email, name or username |
 //! | `too_weak` | `Password` | zxcvbn score below the configured strength |
+//! | `out_of_range` | `Paging` | `page` or `per_page` is not a whole number in range |
 
+pub mod admin;
 pub mod birth_date;
 pub mod email;
 pub mod gender;
 pub mod mobile;
 pub mod name;
+pub mod paging;
 pub mod password;
 pub mod role;
 pub mod username;
 
+pub use admin::{AccountStatus, AdminReason, SearchText};
 pub use birth_date::DateOfBirth;
 pub use email::Email;
 pub use gender::Gender;
 pub use mobile::BdMobile;
 pub use name::PersonName;
+pub use paging::Paging;
 pub use password::{Password, PasswordContext, PasswordRules};
 pub use role::{Permission, RoleName, Roles};
 pub use username::Username;

@@ -1,11 +1,13 @@
 //! HTTP: one router per area, merged here with the cross-cutting layers.
 
+pub mod admin;
 pub mod auth;
 pub mod client_ip;
 pub mod cookies;
 pub mod extract;
 pub mod mail_request;
 pub mod meta;
+pub mod metrics;
 pub mod mfa;
 pub mod middleware;
 pub mod oauth;
@@ -41,7 +43,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "mfa", description = "Two-step sign-in: TOTP apps, emailed codes, recovery codes, step-up, passwordless codes"),
         (name = "profile", description = "The signed-in user"),
         (name = "sessions", description = "The signed-in user's logins"),
-        (name = "operations", description = "Health and public keys"),
+        (name = "operations", description = "Health, readiness, metrics and public keys"),
+        (name = "admin", description = "User management and the audit log (needs users:read, users:write or audit:read)"),
     )
 )]
 struct ApiDoc;
@@ -88,6 +91,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(mfa::router())
         .merge(oauth::router())
         .merge(meta::router())
+        .merge(admin::router())
+        .merge(metrics::router())
 }
 
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
@@ -134,6 +139,10 @@ pub fn router(state: AppState) -> Router {
             client_ip::client_ip,
         ))
         .layer(axum::middleware::from_fn(middleware::log_internal_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::security_headers(https, req, next)
         }))

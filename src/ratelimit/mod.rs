@@ -202,6 +202,7 @@ fn retry_after_secs(hit: &Hit, oldest_ms: i64) -> u64 {
 }
 
 pub struct RateLimiter {
+    metrics: Arc<crate::metrics::Metrics>,
     settings: RateLimitSettings,
     clock: Arc<dyn Clock>,
     key: Vec<u8>,
@@ -213,6 +214,7 @@ impl RateLimiter {
     /// `redis_url` unset: memory only. Set: Redis, with memory while it does not answer (the
     /// first connection is tried here, so a bad URL is logged at start).
     pub async fn new(
+        metrics: Arc<crate::metrics::Metrics>,
         settings: RateLimitSettings,
         redis_url: Option<&str>,
         key_prefix: &str,
@@ -224,6 +226,7 @@ impl RateLimiter {
             None => None,
         };
         Ok(Self {
+            metrics,
             settings,
             clock,
             key,
@@ -270,6 +273,7 @@ impl RateLimiter {
             Decision::Allowed => Ok(()),
             Decision::Refused { oldest_ms } => {
                 tracing::info!(limit = limit.name(), rate = %rate, "rate limit reached");
+                self.metrics.rate_limited(limit.name());
                 Err(Error::RateLimited {
                     retry_after_secs: retry_after_secs(&hit, oldest_ms),
                 })

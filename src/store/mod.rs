@@ -235,6 +235,43 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_login_failures(&self, subject: &str, ip: Option<&str>) -> StoreResult<u64>;
     /// Drops rows that neither count recent failures nor hold a lock.
     async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    // --- issue 5: admin API, audit retention, single session (kept together at the end of the
+    // --- trait so parallel work adding methods merges cleanly) ---
+    /// One page of the users matching `filter`, newest first (ties broken by id, so pages are
+    /// stable), and how many match in all.
+    async fn list_users(&self, filter: &UserFilter) -> StoreResult<(Vec<UserRecord>, i64)>;
+    /// How many live sessions and linked provider identities the user has.
+    async fn user_activity(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<UserActivity>;
+    /// In one transaction: disables the account and ends all its sessions and refresh tokens,
+    /// unless it is the last active account with one of `admin_roles` (`LastAdmin`).
+    async fn lock_user(&self, user_id: Uuid, admin_roles: &[String], now: DateTime<Utc>) -> StoreResult<AccountChange>;
+    /// Enables the account again. This is the one place an admin lifts every kind of lock, so
+    /// a failed-login lockout is cleared here too.
+    async fn unlock_user(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<AccountChange>;
+    /// In one transaction: sets the role and, if it changed, ends the account's sessions (their
+    /// access tokens carry the old role), unless that would leave no active account with one of
+    /// `admin_roles` (`LastAdmin`).
+    async fn change_user_role(
+        &self,
+        user_id: Uuid,
+        role: &str,
+        admin_roles: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccountChange>;
+    /// One page of the audit events matching `filter`, newest first, and how many match in all.
+    async fn query_audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, i64)>;
+    /// The oldest `limit` audit events that occurred before `cutoff`, oldest first.
+    async fn audit_events_before(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes exactly these audit events; returns how many were deleted.
+    async fn delete_audit_events(&self, ids: &[Uuid]) -> StoreResult<u64>;
+    /// `SINGLE_SESSION`: in one transaction, ends every other session of the user and creates
+    /// this one, so two sign-ins racing cannot both stay live. Returns how many were ended.
+    async fn create_sole_session(
+        &self,
+        session: &NewSession,
+        first_token: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

@@ -5,6 +5,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
 
+mod admin;
+
 pub struct PgStore {
     pool: PgPool,
 }
@@ -865,6 +867,54 @@ impl Store for PgStore {
 
     async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         super::lockout::postgres::prune(&self.pool, before).await
+    }
+
+    // --- issue 5: admin API, audit retention, single session (statements in `admin.rs`) ---
+    async fn list_users(&self, filter: &UserFilter) -> StoreResult<(Vec<UserRecord>, i64)> {
+        admin::list_users(&self.pool, filter).await
+    }
+
+    async fn user_activity(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<UserActivity> {
+        admin::user_activity(&self.pool, user_id, now).await
+    }
+
+    async fn lock_user(&self, user_id: Uuid, admin_roles: &[String], now: DateTime<Utc>) -> StoreResult<AccountChange> {
+        admin::change_account(&self.pool, user_id, AccountUpdate::Lock, admin_roles, now).await
+    }
+
+    async fn unlock_user(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<AccountChange> {
+        admin::change_account(&self.pool, user_id, AccountUpdate::Unlock, &[], now).await
+    }
+
+    async fn change_user_role(
+        &self,
+        user_id: Uuid,
+        role: &str,
+        admin_roles: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccountChange> {
+        admin::change_account(&self.pool, user_id, AccountUpdate::SetRole(role), admin_roles, now).await
+    }
+
+    async fn query_audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, i64)> {
+        admin::query_audit_events(&self.pool, filter).await
+    }
+
+    async fn audit_events_before(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        admin::audit_events_before(&self.pool, cutoff, limit).await
+    }
+
+    async fn delete_audit_events(&self, ids: &[Uuid]) -> StoreResult<u64> {
+        admin::delete_audit_events(&self.pool, ids).await
+    }
+
+    async fn create_sole_session(
+        &self,
+        session: &NewSession,
+        first_token: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        admin::create_sole_session(&self.pool, session, first_token, now).await
     }
 }
 

@@ -312,3 +312,92 @@ pub struct OAuthAccountRecord {
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+// --- issue 5: admin API and audit retention ---
+
+/// Which users an admin listing shows, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// A `LIKE` pattern (already lower-cased, wildcards escaped with `\`, wrapped in `%`)
+    /// matched against email, username, first, last and full name.
+    pub search: Option<String>,
+    pub role: Option<String>,
+    /// `Some(true)`: only active accounts; `Some(false)`: only disabled (locked) ones.
+    pub active: Option<bool>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Which audit events an admin query shows, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Counts an admin sees beside a user's record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserActivity {
+    pub live_sessions: i64,
+    pub linked_identities: i64,
+}
+
+/// The role and status of an account before an admin changed it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountState {
+    pub role: String,
+    pub is_active: bool,
+}
+
+/// What an admin's lock, unlock or role change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    NotFound,
+    /// Refused: the account is the last active one holding an admin role (`users:write`), and
+    /// the change would take that away. Nothing was written.
+    LastAdmin,
+    Changed {
+        previous: AccountState,
+        /// Sessions ended by the change (a lock or role change ends them all).
+        sessions_revoked: u64,
+    },
+}
+
+/// A change an admin makes to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountUpdate<'a> {
+    Lock,
+    Unlock,
+    SetRole(&'a str),
+}
+
+impl AccountUpdate<'_> {
+    /// Whether an account in `before` stops being an active admin (one of `admin_roles`).
+    pub fn removes_admin(&self, before: &AccountState, admin_roles: &[String]) -> bool {
+        let was_admin = before.is_active && admin_roles.contains(&before.role);
+        let stays_admin = match self {
+            AccountUpdate::Lock => false,
+            AccountUpdate::Unlock => true,
+            AccountUpdate::SetRole(role) => admin_roles.iter().any(|r| r == role),
+        };
+        was_admin && !stays_admin
+    }
+
+    /// Lock and role change end every session: the first so that a locked account's tokens
+    /// stop working at once, the second because access tokens carry the old role.
+    pub fn ends_sessions(&self, before: &AccountState) -> bool {
+        match self {
+            AccountUpdate::Lock => true,
+            AccountUpdate::Unlock => false,
+            AccountUpdate::SetRole(role) => *role != before.role,
+        }
+    }
+}

@@ -201,6 +201,40 @@ async fn bad_unlock_tokens_are_refused_clearly(backend: Backend) {
     assert_eq!(page.status(), 400);
 }
 
+async fn an_admin_unlock_also_lifts_a_failed_login_lock(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = crate::admin_support::account(&app, "boss@example.com", Some("admin")).await;
+    let target = crate::admin_support::account(&app, "rahim@example.com", None).await;
+    fail(&app, "rahim@example.com", 5).await;
+    expect_locked(app.login("rahim@example.com", PASSWORD).await).await;
+    let r = crate::admin_support::admin_post(
+        &app,
+        &format!("/api/admin/users/{}/unlock", target.id),
+        &admin.tokens.access,
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.login("rahim@example.com", PASSWORD).await.status(), 200);
+}
+
+async fn the_hourly_sweep_forgets_old_failures(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    fail(&app, "ghost@example.com", 2).await;
+    let rows = "SELECT COUNT(*) FROM login_failures WHERE subject LIKE $1";
+    assert_eq!(
+        app.sql_count(rows, "unknown:%").await,
+        2,
+        "one row for this IP, one for all"
+    );
+    app.state.audit_retention.sweep().await.unwrap();
+    assert_eq!(app.sql_count(rows, "unknown:%").await, 2, "recent failures still count");
+    app.advance(Duration::minutes(31));
+    let report = app.state.audit_retention.sweep().await.unwrap();
+    assert_eq!(report.login_failures_pruned, 2);
+    assert_eq!(app.sql_count(rows, "unknown:%").await, 0);
+}
+
 both!(
     five_failures_lock_the_account_and_mail_an_unlock_link,
     the_lock_ends_by_itself_after_lockout_duration,
@@ -209,4 +243,6 @@ both!(
     unknown_accounts_lock_exactly_like_real_ones,
     the_token_endpoint_reports_the_lock_as_an_oauth_error,
     bad_unlock_tokens_are_refused_clearly,
+    an_admin_unlock_also_lifts_a_failed_login_lock,
+    the_hourly_sweep_forgets_old_failures,
 );

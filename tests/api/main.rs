@@ -3,7 +3,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_actions;
+mod admin_audit;
 mod admin_cli;
+mod admin_support;
+mod admin_users;
+mod audit_retention;
 mod audit_trail;
 mod cookie_mode;
 mod cors;
@@ -13,6 +18,7 @@ mod instances;
 mod legacy_hashes;
 mod lockout;
 mod login;
+mod metrics;
 mod mfa_enrol;
 mod mfa_login;
 mod mfa_otp;
@@ -31,6 +37,7 @@ mod refresh;
 mod registration;
 mod roles;
 mod sessions;
+mod single_session;
 mod social_support;
 mod token_endpoint;
 mod tokens;

@@ -162,6 +162,7 @@ pub async fn complete(
             json!({ "method": method.as_str(), "attempts": attempts }),
         )
         .await;
+        state.metrics.login_failed("mfa");
         if attempts >= max {
             return Err(Error::unauthorized(
                 "too_many_attempts",

@@ -45,6 +45,7 @@ pub async fn login(state: &AppState, email: &Email, code: &str, client: &ClientI
                 json!({ "method": "email_otp", "reason": "invalid_code" }),
             )
             .await;
+            state.metrics.login_failed("email");
             return Err(codes::invalid_code());
         }
     };

@@ -1,0 +1,278 @@
+//! User management for the admin API: list and view accounts, lock and unlock them, change
+//! their role, end their sessions.
+//!
+//! Callers have passed the permission check of the route (`users:read` to view, `users:write`
+//! to change; see [`super::access`]). Rules kept here:
+//! - A lock disables the account (`is_active = false`, so sign-in answers `account_disabled`)
+//!   and ends all its sessions in the same transaction, so its tokens stop working at once.
+//!   It lasts until an admin unlocks the account.
+//! - An admin cannot lock themselves, and no lock or role change may leave the deployment
+//!   without an active account holding `users:write` (`409 last_admin`), checked in the same
+//!   transaction as the change so two admins demoting each other cannot both succeed.
+//! - A role change ends the account's sessions: access tokens carry the role, so a demoted
+//!   admin's token must not keep its powers for its remaining lifetime. The user signs in again
+//!   and gets a token with the new role.
+//! - Every action is audited with the acting admin (`actor_id`), the target (`user_id`), IP,
+//!   user agent and outcome; refused actions are audited as failures.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::admin::access;
+use crate::auth::sessions::AuthUser;
+use crate::domain::{AccountStatus, AdminReason, Paging, RoleName, SearchText};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::store::{AccountChange, UserActivity, UserFilter, UserRecord};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Which users to list.
+#[derive(Debug, Clone, Default)]
+pub struct UserListQuery {
+    pub search: Option<SearchText>,
+    pub role: Option<RoleName>,
+    pub status: Option<AccountStatus>,
+    pub paging: Paging,
+}
+
+pub struct UserPage {
+    pub users: Vec<UserRecord>,
+    pub total: i64,
+    pub paging: Paging,
+}
+
+pub struct UserDetail {
+    pub user: UserRecord,
+    pub activity: UserActivity,
+}
+
+fn user_not_found() -> Error {
+    Error::not_found("user_not_found", "no user has this id")
+}
+
+fn last_admin() -> Error {
+    Error::conflict(
+        "last_admin",
+        "this would leave no active account that can manage users (users:write); give another account such a role first",
+    )
+}
+
+pub async fn list_users(state: &AppState, query: &UserListQuery) -> Result<UserPage> {
+    let filter = UserFilter {
+        search: query.search.as_ref().map(SearchText::like_pattern),
+        role: query.role.as_ref().map(|r| r.as_str().to_string()),
+        active: query.status.map(AccountStatus::is_active),
+        limit: query.paging.limit(),
+        offset: query.paging.offset(),
+    };
+    let (users, total) = state.store.list_users(&filter).await?;
+    Ok(UserPage {
+        users,
+        total,
+        paging: query.paging,
+    })
+}
+
+pub async fn user_detail(state: &AppState, id: Uuid) -> Result<UserDetail> {
+    let user = state.store.user_by_id(id).await?.ok_or_else(user_not_found)?;
+    let activity = state.store.user_activity(id, state.now()).await?;
+    Ok(UserDetail { user, activity })
+}
+
+/// Records an admin action on `target`, naming the admin who did it.
+async fn audit_action(
+    state: &AppState,
+    event_type: &str,
+    actor: &AuthUser,
+    target: Uuid,
+    client: &ClientInfo,
+    outcome: Outcome,
+    mut details: Value,
+) {
+    details["actor_id"] = json!(actor.user_id);
+    audit::record(
+        state.store.as_ref(),
+        state.now(),
+        event_type,
+        Some(target),
+        client,
+        outcome,
+        details,
+    )
+    .await;
+}
+
+fn reason_json(reason: Option<&AdminReason>) -> Value {
+    reason.map_or(Value::Null, |r| json!(r.as_str()))
+}
+
+/// Disables the account until an admin unlocks it and ends its sessions.
+pub async fn lock(
+    state: &AppState,
+    actor: &AuthUser,
+    target: Uuid,
+    reason: Option<AdminReason>,
+    client: &ClientInfo,
+) -> Result<UserDetail> {
+    let reason_value = reason_json(reason.as_ref());
+    if target == actor.user_id {
+        audit_action(
+            state,
+            "account_locked",
+            actor,
+            target,
+            client,
+            Outcome::Failure,
+            json!({ "reason": reason_value, "refused": "cannot_lock_self" }),
+        )
+        .await;
+        return Err(Error::conflict(
+            "cannot_lock_self",
+            "you cannot lock your own account; ask another admin",
+        ));
+    }
+    let change = state
+        .store
+        .lock_user(target, &access::admin_roles(state), state.now())
+        .await?;
+    match change {
+        AccountChange::NotFound => Err(user_not_found()),
+        AccountChange::LastAdmin => {
+            audit_action(
+                state,
+                "account_locked",
+                actor,
+                target,
+                client,
+                Outcome::Failure,
+                json!({ "reason": reason_value, "refused": "last_admin" }),
+            )
+            .await;
+            Err(last_admin())
+        }
+        AccountChange::Changed {
+            previous,
+            sessions_revoked,
+        } => {
+            audit_action(
+                state,
+                "account_locked",
+                actor,
+                target,
+                client,
+                Outcome::Success,
+                json!({ "reason": reason_value, "was_active": previous.is_active, "sessions_revoked": sessions_revoked }),
+            )
+            .await;
+            user_detail(state, target).await
+        }
+    }
+}
+
+/// Enables the account again (and lifts a failed-login lockout: see `Store::unlock_user`).
+pub async fn unlock(
+    state: &AppState,
+    actor: &AuthUser,
+    target: Uuid,
+    reason: Option<AdminReason>,
+    client: &ClientInfo,
+) -> Result<UserDetail> {
+    match state.store.unlock_user(target, state.now()).await? {
+        AccountChange::NotFound => Err(user_not_found()),
+        // Unlocking never removes an admin; the store does not refuse it.
+        AccountChange::LastAdmin => Err(last_admin()),
+        AccountChange::Changed { previous, .. } => {
+            // Lift every failed-login lock too (what the owner's unlock link does).
+            state
+                .store
+                .clear_login_failures(crate::auth::lockout::Subject::user(target).as_str(), None)
+                .await?;
+            audit_action(
+                state,
+                "account_unlocked",
+                actor,
+                target,
+                client,
+                Outcome::Success,
+                json!({ "reason": reason_json(reason.as_ref()), "was_active": previous.is_active }),
+            )
+            .await;
+            user_detail(state, target).await
+        }
+    }
+}
+
+/// Gives the account `role` (one of `ROLES`) and ends its sessions if the role changed.
+pub async fn change_role(
+    state: &AppState,
+    actor: &AuthUser,
+    target: Uuid,
+    role: &RoleName,
+    client: &ClientInfo,
+) -> Result<UserDetail> {
+    if !state.config.roles.contains(role.as_str()) {
+        let names: Vec<&str> = state.config.roles.iter().map(|r| r.name.as_str()).collect();
+        return Err(Error::field(
+            "role",
+            "unknown_role",
+            format!("must be one of the configured roles: {}", names.join(", ")),
+        ));
+    }
+    let change = state
+        .store
+        .change_user_role(target, role.as_str(), &access::admin_roles(state), state.now())
+        .await?;
+    match change {
+        AccountChange::NotFound => Err(user_not_found()),
+        AccountChange::LastAdmin => {
+            audit_action(
+                state,
+                "role_changed",
+                actor,
+                target,
+                client,
+                Outcome::Failure,
+                json!({ "to": role.as_str(), "by": "admin", "refused": "last_admin" }),
+            )
+            .await;
+            Err(last_admin())
+        }
+        AccountChange::Changed {
+            previous,
+            sessions_revoked,
+        } => {
+            if previous.role != role.as_str() {
+                audit_action(
+                    state,
+                    "role_changed",
+                    actor,
+                    target,
+                    client,
+                    Outcome::Success,
+                    json!({ "from": previous.role, "to": role.as_str(), "by": "admin", "sessions_revoked": sessions_revoked }),
+                )
+                .await;
+            }
+            user_detail(state, target).await
+        }
+    }
+}
+
+/// Ends every session of the account (its refresh and access tokens stop working at once).
+pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
+    if state.store.user_by_id(target).await?.is_none() {
+        return Err(user_not_found());
+    }
+    let ended = state.store.revoke_user_sessions(target, None, state.now()).await?;
+    audit_action(
+        state,
+        "sessions_revoked",
+        actor,
+        target,
+        client,
+        Outcome::Success,
+        json!({ "reason": "admin", "sessions_revoked": ended }),
+    )
+    .await;
+    Ok(ended)
+}
