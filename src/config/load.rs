@@ -1,0 +1,422 @@
+//! Reading settings: every variable, its default, and the message naming what it must be.
+
+use super::providers::{oauth_app, oidc_providers, FACEBOOK_DEFAULTS, GITHUB_DEFAULTS};
+use super::*;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup: &lookup,
+            problems: Vec::new(),
+        };
+        let d = Config::default();
+        let bind_addr = r.parse(
+            "BIND_ADDR",
+            d.bind_addr,
+            "an address and port such as 127.0.0.1:8080",
+            |v| v.parse::<SocketAddr>().ok(),
+        );
+        let public_url = r.parse(
+            "PUBLIC_URL",
+            default_public_url(bind_addr),
+            "an absolute http(s) URL such as https://auth.example.com",
+            |v| {
+                Url::parse(v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            },
+        );
+        let database_url = r.parse(
+            "DATABASE_URL",
+            d.database_url.expose_secret().to_string(),
+            "sqlite://path/to/file.db or postgres://user:pass@host/db",
+            |v| {
+                (v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://"))
+                    .then(|| v.to_string())
+            },
+        );
+        let smtp_url = r.optional(
+            "SMTP_URL",
+            "smtp://user:pass@host:587, smtps://host:465 or smtp://127.0.0.1:2525?tls=none",
+            |v| crate::mail::smtp::SmtpSettings::parse(v).ok().map(|_| v.to_string()),
+        );
+        let redis_url = r.optional("REDIS_URL", "redis://host:6379 or rediss://host:6380", |v| {
+            (v.starts_with("redis://") || v.starts_with("rediss://") || v.starts_with("redis+unix://"))
+                .then(|| v.to_string())
+        });
+        let mail_from = r.parse(
+            "MAIL_FROM",
+            d.mail_from.clone(),
+            "a mailbox such as \"Acme <no-reply@acme.com>\"",
+            |v| v.parse::<lettre::message::Mailbox>().ok().map(|_| v.to_string()),
+        );
+        let roles = Roles::from_settings(
+            r.raw("ROLES").as_deref(),
+            r.raw("ROLE_PERMISSIONS").as_deref(),
+            r.raw("DEFAULT_ROLE").as_deref(),
+        )
+        .unwrap_or_else(|problems| {
+            r.problems.extend(problems);
+            Roles::default()
+        });
+        let config = Config {
+            database_url: SecretString::from(database_url),
+            database_max_connections: r.parse(
+                "DATABASE_MAX_CONNECTIONS",
+                d.database_max_connections,
+                "a whole number from 1 to 1000",
+                |v| v.parse().ok().filter(|n| (1..=1000).contains(n)),
+            ),
+            redis_url: redis_url.map(SecretString::from),
+            bind_addr,
+            public_url,
+            smtp_url: smtp_url.map(SecretString::from),
+            mail_from,
+            app_name: r.parse("APP_NAME", d.app_name.clone(), "a short name shown in mails", |v| {
+                (!v.trim().is_empty() && v.len() <= 64).then(|| v.trim().to_string())
+            }),
+            access_token_ttl: r.duration(
+                "ACCESS_TOKEN_TTL",
+                d.access_token_ttl,
+                Duration::seconds(30),
+                Duration::days(1),
+            ),
+            refresh_token_ttl: r.duration(
+                "REFRESH_TOKEN_TTL",
+                d.refresh_token_ttl,
+                Duration::minutes(5),
+                Duration::days(365),
+            ),
+            session_max_lifetime: r.duration(
+                "SESSION_MAX_LIFETIME",
+                d.session_max_lifetime,
+                Duration::minutes(5),
+                Duration::days(365),
+            ),
+            refresh_reuse_grace: r.duration(
+                "REFRESH_REUSE_GRACE",
+                d.refresh_reuse_grace,
+                Duration::zero(),
+                Duration::minutes(2),
+            ),
+            jwt_audience: r.parse("JWT_AUDIENCE", d.jwt_audience.clone(), "a non-empty string", |v| {
+                (!v.trim().is_empty()).then(|| v.trim().to_string())
+            }),
+            min_age: r.parse("MIN_AGE", d.min_age, "a whole number of years from 0 to 120", |v| {
+                v.parse().ok().filter(|n| *n <= 120)
+            }),
+            email_domain_check: r.parse("EMAIL_DOMAIN_CHECK", d.email_domain_check, "off or dns", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "off" => Some(EmailDomainCheck::Off),
+                    "dns" => Some(EmailDomainCheck::Dns),
+                    _ => None,
+                }
+            }),
+            password_require_composition: r.bool("PASSWORD_REQUIRE_COMPOSITION", d.password_require_composition),
+            password_min_strength: r.parse(
+                "PASSWORD_MIN_STRENGTH",
+                d.password_min_strength,
+                "a zxcvbn score from 0 to 4",
+                |v| v.parse().ok().filter(|n| *n <= 4),
+            ),
+            verification_link_ttl: r.duration(
+                "VERIFICATION_LINK_TTL",
+                d.verification_link_ttl,
+                Duration::minutes(5),
+                Duration::days(7),
+            ),
+            verification_code_ttl: r.duration(
+                "VERIFICATION_CODE_TTL",
+                d.verification_code_ttl,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
+            max_code_attempts: r.parse(
+                "MAX_CODE_ATTEMPTS",
+                d.max_code_attempts,
+                "a whole number from 1 to 20",
+                |v| v.parse().ok().filter(|n| (1..=20).contains(n)),
+            ),
+            password_hash_concurrency: r.parse(
+                "PASSWORD_HASH_CONCURRENCY",
+                d.password_hash_concurrency,
+                "a whole number from 1 to 256",
+                |v| v.parse().ok().filter(|n| (1..=256).contains(n)),
+            ),
+            log_format: r.parse("LOG_FORMAT", d.log_format, "pretty or json", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "pretty" | "text" => Some(LogFormat::Pretty),
+                    "json" => Some(LogFormat::Json),
+                    _ => None,
+                }
+            }),
+            reset_token_ttl: r.duration(
+                "RESET_TOKEN_TTL",
+                d.reset_token_ttl,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
+            password_history: r.parse(
+                "PASSWORD_HISTORY",
+                d.password_history,
+                "a whole number from 0 to 24 (0 turns the check off)",
+                |v| v.parse().ok().filter(|n| *n <= 24),
+            ),
+            verify_email_url: r.optional_url("VERIFY_EMAIL_URL"),
+            reset_password_url: r.optional_url("RESET_PASSWORD_URL"),
+            roles,
+            mfa_step_up_window: r.duration(
+                "MFA_STEP_UP_WINDOW",
+                d.mfa_step_up_window,
+                Duration::minutes(1),
+                Duration::hours(24),
+            ),
+            cors_allowed_origins: r.parse(
+                "CORS_ALLOWED_ORIGINS",
+                Vec::new(),
+                "a comma-separated list of origins such as https://app.example.com,http://localhost:3000 (scheme, host and port only)",
+                parse_origins,
+            ),
+            oidc_providers: oidc_providers(&mut r),
+            oauth_success_url: r.optional_url("OAUTH_SUCCESS_URL"),
+            oauth_redirect_allowlist: url_list(&mut r, "OAUTH_REDIRECT_ALLOWLIST"),
+            rate_limits: rate_limits(&mut r, &d.rate_limits),
+            trusted_proxies: r.parse(
+                "TRUSTED_PROXIES",
+                Vec::new(),
+                "a comma-separated list of IP addresses or CIDR ranges, such as 10.0.0.0/8,127.0.0.1",
+                parse_networks,
+            ),
+            lockout: crate::auth::lockout::LockoutSettings {
+                threshold: r.parse(
+                    "LOCKOUT_THRESHOLD",
+                    d.lockout.threshold,
+                    "a whole number of failed sign-ins from 1 to 100",
+                    |v| v.parse().ok().filter(|n| (1..=100).contains(n)),
+                ),
+                account_threshold: r.parse(
+                    "LOCKOUT_ACCOUNT_THRESHOLD",
+                    d.lockout.account_threshold,
+                    "a whole number of failed sign-ins from 1 to 10000",
+                    |v| v.parse().ok().filter(|n| (1..=10_000).contains(n)),
+                ),
+                duration: r.duration(
+                    "LOCKOUT_DURATION",
+                    d.lockout.duration,
+                    Duration::minutes(1),
+                    Duration::days(1),
+                ),
+            },
+            redis_key_prefix: r.parse(
+                "REDIS_KEY_PREFIX",
+                d.redis_key_prefix.clone(),
+                "a short prefix of letters, digits and : _ - (such as gatehouse:)",
+                |v| {
+                    (v.len() <= 64
+                        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-')))
+                    .then(|| v.to_string())
+                },
+            ),
+            github: oauth_app(&mut r, &GITHUB_DEFAULTS),
+            facebook: oauth_app(&mut r, &FACEBOOK_DEFAULTS),
+            refresh_token_cookie: r.bool("REFRESH_TOKEN_COOKIE", d.refresh_token_cookie),
+            audit_retention: r.parse(
+                "AUDIT_RETENTION_DAYS",
+                d.audit_retention,
+                "a whole number of days from 1 to 36500, or 0 or off to keep audit events forever",
+                parse_retention_days,
+            ),
+            audit_export_path: r.raw("AUDIT_EXPORT_PATH").map(std::path::PathBuf::from),
+            single_session: r.bool("SINGLE_SESSION", d.single_session),
+            metrics_token: r
+                .optional("METRICS_TOKEN", "at least 16 characters without spaces", |v| {
+                    (v.len() >= 16 && !v.contains(char::is_whitespace)).then(|| v.to_string())
+                })
+                .map(SecretString::from),
+        };
+        if config.refresh_token_cookie && !config.cookies_are_secure() && !config.is_loopback() {
+            r.problems.push(
+                "REFRESH_TOKEN_COOKIE=true needs an https PUBLIC_URL (a refresh token must not travel in clear text); plain http is accepted only for localhost".into(),
+            );
+        }
+        for builtin in ["github", "facebook"] {
+            if config.oidc_providers.iter().any(|p| p.name == builtin) {
+                r.problems.push(format!(
+                    "OIDC_PROVIDERS must not list {builtin}: it is built in (not OpenID Connect); set {}_CLIENT_ID and {}_CLIENT_SECRET instead",
+                    builtin.to_ascii_uppercase(),
+                    builtin.to_ascii_uppercase()
+                ));
+            }
+        }
+        if config.refresh_token_ttl > config.session_max_lifetime {
+            r.problems.push(format!(
+                "REFRESH_TOKEN_TTL ({}s) must not be longer than SESSION_MAX_LIFETIME ({}s)",
+                config.refresh_token_ttl.num_seconds(),
+                config.session_max_lifetime.num_seconds()
+            ));
+        }
+        if r.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(r.problems))
+        }
+    }
+}
+
+pub(super) struct Reader<'a> {
+    pub(super) lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub(super) problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    pub(super) fn raw(&self, key: &str) -> Option<String> {
+        (self.lookup)(key)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_string())
+    }
+
+    pub(super) fn parse<T>(&mut self, key: &str, default: T, expected: &str, parse: impl Fn(&str) -> Option<T>) -> T {
+        match self.raw(key) {
+            None => default,
+            Some(v) => parse(&v).unwrap_or_else(|| {
+                self.problems.push(format!("{key} must be {expected}"));
+                default
+            }),
+        }
+    }
+
+    pub(super) fn optional(
+        &mut self,
+        key: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<String>,
+    ) -> Option<String> {
+        let v = self.raw(key)?;
+        match parse(&v) {
+            Some(v) => Some(v),
+            None => {
+                self.problems.push(format!("{key} must be {expected}"));
+                None
+            }
+        }
+    }
+
+    pub(super) fn optional_url(&mut self, key: &str) -> Option<Url> {
+        self.optional(
+            key,
+            "an absolute http(s) URL such as https://app.example.com/reset-password",
+            |v| {
+                Url::parse(v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .map(|_| v.to_string())
+            },
+        )
+        .and_then(|v| Url::parse(&v).ok())
+    }
+
+    pub(super) fn bool(&mut self, key: &str, default: bool) -> bool {
+        self.parse(key, default, "true or false", |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(true),
+                "false" | "0" | "no" | "off" => Some(false),
+                _ => None,
+            }
+        })
+    }
+
+    pub(super) fn duration(&mut self, key: &str, default: Duration, min: Duration, max: Duration) -> Duration {
+        let expected = format!(
+            "a duration such as 90s, 15m, 12h or 7d (from {} to {})",
+            humanize(min),
+            humanize(max)
+        );
+        self.parse(key, default, &expected, |v| {
+            parse_duration(v).filter(|d| *d >= min && *d <= max)
+        })
+    }
+}
+
+fn url_list(r: &mut Reader<'_>, key: &str) -> Vec<Url> {
+    let mut urls = Vec::new();
+    for item in r
+        .raw(key)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        match Url::parse(item) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => urls.push(u),
+            _ => r.problems.push(format!(
+                "{key} must be a comma-separated list of absolute http(s) URLs (got {item:?})"
+            )),
+        }
+    }
+    urls
+}
+
+fn rate_limits(r: &mut Reader<'_>, d: &crate::ratelimit::RateLimitSettings) -> crate::ratelimit::RateLimitSettings {
+    let mut rate = |key: &str, default: Option<crate::ratelimit::Rate>| {
+        r.parse(
+            key,
+            default,
+            "a rate such as 5/minute, 3/hour, 100/day or 10/30s, or off",
+            |v| crate::ratelimit::Rate::parse(v).ok(),
+        )
+    };
+    crate::ratelimit::RateLimitSettings {
+        login: rate("RATE_LIMIT_LOGIN", d.login),
+        register: rate("RATE_LIMIT_REGISTER", d.register),
+        password_reset: rate("RATE_LIMIT_PASSWORD_RESET", d.password_reset),
+        email: rate("RATE_LIMIT_EMAIL", d.email),
+        per_ip: rate("RATE_LIMIT_PER_IP", d.per_ip),
+    }
+}
+
+/// `10.0.0.0/8, 127.0.0.1, ::1` → networks (a bare address is a one-address network).
+fn parse_networks(raw: &str) -> Option<Vec<ipnet::IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| item.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+        })
+        .collect()
+}
+
+/// `https://app.example.com, http://localhost:3000` → the origins as browsers send them.
+fn parse_origins(raw: &str) -> Option<Vec<String>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|o| {
+            let url = Url::parse(o).ok()?;
+            let plain = matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.username().is_empty();
+            // `Url` adds a trailing slash; an Origin header never has one.
+            plain.then(|| url.as_str().trim_end_matches('/').to_string())
+        })
+        .collect()
+}
+
+/// `AUDIT_RETENTION_DAYS`: `Some(None)` keeps events forever (`0`, `off`), `Some(Some(days))`.
+fn parse_retention_days(raw: &str) -> Option<Option<Duration>> {
+    let raw = raw.trim().to_ascii_lowercase();
+    if raw == "off" || raw == "0" {
+        return Some(None);
+    }
+    let days: i64 = raw.parse().ok().filter(|d| (1..=36_500).contains(d))?;
+    Some(Some(Duration::days(days)))
+}
