@@ -367,7 +367,7 @@ fn rate_limits(r: &mut Reader<'_>, d: &crate::ratelimit::RateLimitSettings) -> c
         r.parse(
             key,
             default,
-            "a rate such as 5/minute, 3/hour, 100/day or 10/30s, or off",
+            "a rate such as 5/minute, 3/hour, 100/day or 10/30s (at most 10000 per window), or off",
             |v| crate::ratelimit::Rate::parse(v).ok(),
         )
     };

@@ -29,6 +29,9 @@ use sha2::Sha256;
 use std::fmt;
 use std::sync::Arc;
 
+/// The largest count a rate may allow.
+pub const MAX_LIMIT: u32 = 10_000;
+
 /// `N` requests per `window`: parsed from settings such as `5/minute`, `3/hour`, `50/min`, `10/30s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -67,9 +70,15 @@ impl Rate {
             "d" | "day" => chrono::Duration::days(1),
             other => crate::config::parse_duration(other).ok_or_else(bad)?,
         };
-        if limit == 0 || window < chrono::Duration::seconds(1) || window > chrono::Duration::days(7) {
+        // Each counted request is remembered until it leaves the window, so the count is capped
+        // (a limit above it is no limit in practice: say `off`).
+        if limit == 0
+            || limit > MAX_LIMIT
+            || window < chrono::Duration::seconds(1)
+            || window > chrono::Duration::days(7)
+        {
             return Err(format!(
-                "{raw:?}: the count must be at least 1 and the window from 1s to 7d"
+                "{raw:?}: the count must be from 1 to {MAX_LIMIT} and the window from 1s to 7d (or off)"
             ));
         }
         Ok(Some(Rate { limit, window }))
@@ -316,6 +325,8 @@ mod tests {
         );
         assert_eq!(Rate::parse("off"), Ok(None));
         assert!(Rate::parse("0/minute").is_err());
+        assert!(Rate::parse("10000/minute").is_ok());
+        assert!(Rate::parse("10001/minute").is_err());
         assert!(Rate::parse("five/minute").is_err());
         assert!(Rate::parse("5").is_err());
         assert!(Rate::parse("5/fortnight").is_err());
