@@ -5,8 +5,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
 
-mod admin;
-
 pub struct PgStore {
     pool: PgPool,
 }
@@ -37,6 +35,15 @@ macro_rules! bind_new_user {
             .bind($u.created_at)
     };
 }
+
+// Statements by area; declared after `bind_new_user!` so they can use it.
+mod admin;
+mod mfa;
+mod oauth;
+mod one_time_tokens;
+mod outbox;
+mod sessions;
+mod users;
 
 const TOKEN_COLUMNS: &str = "id, user_id, token_hash, expires_at, created_at, used_at, revoked_at, attempts";
 const SESSION_COLUMNS: &str =
@@ -77,65 +84,31 @@ impl Store for PgStore {
     }
 
     async fn create_user(&self, u: &NewUser) -> StoreResult<UserRecord> {
-        let sql = format!("{INSERT_USER} RETURNING {USER_COLUMNS}");
-        bind_new_user!(sqlx::query_as::<_, UserRecord>(&sql), u)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_unique)
+        users::create_user(&self.pool, u).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        users::user_by_id(&self.pool, id).await
     }
 
     async fn user_by_email(&self, email_canonical: &str) -> StoreResult<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email_canonical = $1");
-        Ok(sqlx::query_as(&sql)
-            .bind(email_canonical)
-            .fetch_optional(&self.pool)
-            .await?)
+        users::user_by_email(&self.pool, email_canonical).await
     }
 
     async fn mark_email_verified(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET is_email_verified = TRUE, email_verified_at = $2, updated_at = $2 \
-             WHERE id = $1 AND is_email_verified = FALSE",
-        )
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        users::mark_email_verified(&self.pool, user_id, now).await
     }
 
     async fn record_login(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_login = $2, failed_login_count = 0 WHERE id = $1")
-            .bind(user_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        users::record_login(&self.pool, user_id, now).await
     }
 
     async fn update_password_hash(&self, user_id: Uuid, phc: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(phc)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        users::update_password_hash(&self.pool, user_id, phc, now).await
     }
 
     async fn password_history(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY seq DESC LIMIT $2",
-        )
-        .bind(user_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?)
+        users::password_history(&self.pool, user_id, limit).await
     }
 
     async fn change_password(
@@ -145,63 +118,11 @@ impl Store for PgStore {
         keep_history: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        // Write first, so this transaction holds the row (PostgreSQL) or the database (SQLite)
-        // before it reads the hash it moves into the history.
-        sqlx::query("UPDATE users SET updated_at = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let previous: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(new_phc)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(Some(previous)) = previous {
-            if keep_history > 0 {
-                sqlx::query(
-                    "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(Uuid::new_v4())
-                .bind(user_id)
-                .bind(previous)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        sqlx::query(
-            "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
-             (SELECT id FROM password_history WHERE user_id = $1 ORDER BY seq DESC LIMIT $2)",
-        )
-        .bind(user_id)
-        .bind(i64::from(keep_history))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        users::change_password(&self.pool, user_id, new_phc, keep_history, now).await
     }
 
     async fn insert_one_time_token(&self, t: &NewOneTimeToken) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(t.id)
-        .bind(t.user_id)
-        .bind(t.purpose.as_str())
-        .bind(&t.token_hash)
-        .bind(t.expires_at)
-        .bind(t.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        one_time_tokens::insert_one_time_token(&self.pool, t).await
     }
 
     async fn one_time_token_by_hash(
@@ -209,12 +130,7 @@ impl Store for PgStore {
         purpose: TokenPurpose,
         token_hash: &str,
     ) -> StoreResult<Option<OneTimeTokenRecord>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM verification_tokens WHERE purpose = $1 AND token_hash = $2");
-        Ok(sqlx::query_as(&sql)
-            .bind(purpose.as_str())
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?)
+        one_time_tokens::one_time_token_by_hash(&self.pool, purpose, token_hash).await
     }
 
     async fn live_one_time_tokens(
@@ -223,42 +139,15 @@ impl Store for PgStore {
         purpose: TokenPurpose,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<OneTimeTokenRecord>> {
-        let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM verification_tokens WHERE user_id = $1 AND purpose = $2 \
-             AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3 ORDER BY created_at DESC"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(user_id)
-            .bind(purpose.as_str())
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?)
+        one_time_tokens::live_one_time_tokens(&self.pool, user_id, purpose, now).await
     }
 
     async fn consume_one_time_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE verification_tokens SET used_at = $2 \
-             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        one_time_tokens::consume_one_time_token(&self.pool, id, now).await
     }
 
     async fn record_failed_attempt(&self, id: Uuid, max_attempts: u32, now: DateTime<Utc>) -> StoreResult<u32> {
-        let attempts: Option<i32> = sqlx::query_scalar(
-            "UPDATE verification_tokens SET attempts = attempts + 1, \
-             revoked_at = CASE WHEN attempts + 1 >= $2 THEN COALESCE(revoked_at, $3) ELSE revoked_at END \
-             WHERE id = $1 RETURNING attempts",
-        )
-        .bind(id)
-        .bind(max_attempts as i32)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(attempts.unwrap_or(0).max(0) as u32)
+        one_time_tokens::record_failed_attempt(&self.pool, id, max_attempts, now).await
     }
 
     async fn revoke_one_time_tokens(
@@ -267,100 +156,31 @@ impl Store for PgStore {
         purposes: &[TokenPurpose],
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
-        let r = sqlx::query(
-            "UPDATE verification_tokens SET revoked_at = $3 \
-             WHERE user_id = $1 AND purpose = ANY($2) AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(&purposes)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected())
+        one_time_tokens::revoke_one_time_tokens(&self.pool, user_id, purposes, now).await
     }
 
     async fn create_session(&self, s: &NewSession, first: &NewRefreshToken) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, auth_time, amr, ip, user_agent) \
-             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(s.id)
-        .bind(s.user_id)
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .bind(s.auth_time)
-        .bind(&s.amr)
-        .bind(&s.ip)
-        .bind(&s.user_agent)
-        .execute(&mut *tx)
-        .await?;
-        insert_refresh(&mut tx, first).await?;
-        tx.commit().await?;
-        Ok(())
+        sessions::create_session(&self.pool, s, first).await
     }
 
     async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<SessionRecord>> {
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        sessions::session_by_id(&self.pool, id).await
     }
 
     async fn live_sessions(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-             ORDER BY last_used_at DESC, created_at DESC"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(user_id)
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?)
+        sessions::live_sessions(&self.pool, user_id, now).await
     }
 
     async fn revoke_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(r.rows_affected() == 1)
+        sessions::revoke_session(&self.pool, id, now).await
     }
 
     async fn revoke_user_sessions(&self, user_id: Uuid, keep: Option<Uuid>, now: DateTime<Utc>) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
-             AND ($2::uuid IS NULL OR id <> $2)",
-        )
-        .bind(user_id)
-        .bind(keep)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
-             AND ($2::uuid IS NULL OR session_id <> $2)",
-        )
-        .bind(user_id)
-        .bind(keep)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(r.rows_affected())
+        sessions::revoke_user_sessions(&self.pool, user_id, keep, now).await
     }
 
     async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
-        Ok(sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.pool).await?)
+        sessions::refresh_token_by_hash(&self.pool, token_hash).await
     }
 
     async fn rotate_refresh_token(
@@ -369,30 +189,7 @@ impl Store for PgStore {
         successor: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RefreshTokenRecord>> {
-        let mut tx = self.pool.begin().await?;
-        // The row lock taken by this UPDATE makes a concurrent rotation of the same token wait,
-        // then re-check `used_at IS NULL` and find nothing: exactly one request wins.
-        let sql = format!(
-            "UPDATE refresh_tokens SET used_at = $2 \
-             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
-             RETURNING {REFRESH_COLUMNS}"
-        );
-        let claimed: Option<RefreshTokenRecord> = sqlx::query_as(&sql)
-            .bind(presented_hash)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(claimed) = claimed else {
-            return Ok(None);
-        };
-        insert_refresh(&mut tx, successor).await?;
-        sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
-            .bind(claimed.session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(claimed))
+        sessions::rotate_refresh_token(&self.pool, presented_hash, successor, now).await
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -435,90 +232,27 @@ impl Store for PgStore {
     }
 
     async fn enqueue_mail(&self, m: &NewMail) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO mail_outbox (id, recipient, subject, text_body, html_body, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(m.id)
-        .bind(&m.recipient)
-        .bind(&m.subject)
-        .bind(&m.text_body)
-        .bind(&m.html_body)
-        .bind(m.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        outbox::enqueue_mail(&self.pool, m).await
     }
 
     async fn claim_next_mail(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<Option<OutboxMail>> {
-        Ok(sqlx::query_as(
-            "UPDATE mail_outbox SET leased_until = $2, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM mail_outbox WHERE next_attempt_at <= $1 \
-                         AND (leased_until IS NULL OR leased_until < $1) \
-                         ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             AND (leased_until IS NULL OR leased_until < $1) \
-             RETURNING id, recipient, subject, text_body, html_body, created_at, attempts",
-        )
-        .bind(now)
-        .bind(lease_until)
-        .fetch_optional(&self.pool)
-        .await?)
+        outbox::claim_next_mail(&self.pool, now, lease_until).await
     }
 
     async fn delete_mail(&self, id: Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM mail_outbox WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox::delete_mail(&self.pool, id).await
     }
 
     async fn reschedule_mail(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE mail_outbox SET next_attempt_at = $2, leased_until = NULL, last_error = $3 WHERE id = $1")
-            .bind(id)
-            .bind(next_attempt_at)
-            .bind(error)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        outbox::reschedule_mail(&self.pool, id, next_attempt_at, error).await
     }
 
     async fn outbox_depth(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox")
-            .fetch_one(&self.pool)
-            .await?)
+        outbox::outbox_depth(&self.pool).await
     }
 
     async fn import_users(&self, users: &[NewUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>> {
-        let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(users.len());
-        for u in users {
-            let sql = format!("{INSERT_USER} ON CONFLICT DO NOTHING RETURNING id");
-            let inserted: Option<Uuid> = bind_new_user!(sqlx::query_scalar(&sql), u)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let outcome = if inserted.is_some() {
-                ImportOutcome::Inserted
-            } else {
-                let exists: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM users WHERE email_canonical = $1")
-                    .bind(&u.email_canonical)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if exists.is_some() {
-                    ImportOutcome::AlreadyPresent
-                } else {
-                    ImportOutcome::Conflict("username")
-                }
-            };
-            if all_or_nothing && matches!(outcome, ImportOutcome::Conflict(_)) {
-                tx.rollback().await?;
-                outcomes.push(outcome);
-                return Ok(outcomes);
-            }
-            outcomes.push(outcome);
-        }
-        tx.commit().await?;
-        Ok(outcomes)
+        users::import_users(&self.pool, users, all_or_nothing).await
     }
 
     async fn record_audit_event(&self, e: &AuditEvent) -> StoreResult<()> {
@@ -551,21 +285,11 @@ impl Store for PgStore {
     }
 
     async fn set_role(&self, user_id: Uuid, role: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(role)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+        users::set_role(&self.pool, user_id, role, now).await
     }
 
     async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_canonical = $1");
-        Ok(sqlx::query_as(&sql)
-            .bind(username_canonical)
-            .fetch_optional(&self.pool)
-            .await?)
+        users::user_by_username(&self.pool, username_canonical).await
     }
 
     async fn update_profile(
@@ -574,65 +298,17 @@ impl Store for PgStore {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>> {
-        let sql = format!(
-            "UPDATE users SET \
-             username = CASE WHEN $2 THEN $3 ELSE username END, \
-             username_canonical = CASE WHEN $2 THEN $4 ELSE username_canonical END, \
-             first_name = COALESCE($5, first_name), last_name = COALESCE($6, last_name), \
-             date_of_birth = COALESCE($7, date_of_birth), gender = COALESCE($8, gender), \
-             mobile = COALESCE($9, mobile), updated_at = $10 \
-             WHERE id = $1 RETURNING {USER_COLUMNS}"
-        );
-        let username = changes.username.as_ref();
-        sqlx::query_as(&sql)
-            .bind(user_id)
-            .bind(username.is_some())
-            .bind(username.and_then(|u| u.as_ref()).map(|u| u.username.as_str()))
-            .bind(username.and_then(|u| u.as_ref()).map(|u| u.canonical.as_str()))
-            .bind(&changes.first_name)
-            .bind(&changes.last_name)
-            .bind(changes.date_of_birth)
-            .bind(&changes.gender)
-            .bind(&changes.mobile)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_unique)
+        users::update_profile(&self.pool, user_id, changes, now).await
     }
 
     // --- mfa ---
 
     async fn save_pending_mfa_factor(&self, f: &NewMfaFactor) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND method = $2 AND status = 'pending'")
-            .bind(f.user_id)
-            .bind(&f.method)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO mfa_factors (id, user_id, method, secret, status, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', $5)",
-        )
-        .bind(f.id)
-        .bind(f.user_id)
-        .bind(&f.method)
-        .bind(&f.secret)
-        .bind(f.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_unique)?;
-        tx.commit().await?;
-        Ok(())
+        mfa::save_pending_mfa_factor(&self.pool, f).await
     }
 
     async fn mfa_factors(&self, user_id: Uuid) -> StoreResult<Vec<MfaFactorRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, method, secret, status, created_at, activated_at FROM mfa_factors \
-             WHERE user_id = $1 ORDER BY created_at, method",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?)
+        mfa::mfa_factors(&self.pool, user_id).await
     }
 
     async fn activate_mfa_factor(
@@ -642,92 +318,27 @@ impl Store for PgStore {
         recovery_hashes: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE mfa_factors SET status = 'active', activated_at = $3 \
-             WHERE id = $1 AND user_id = $2 AND status = 'pending'",
-        )
-        .bind(factor_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            return Ok(false);
-        }
-        sqlx::query("UPDATE users SET mfa_enabled = TRUE, updated_at = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if !recovery_hashes.is_empty() {
-            insert_recovery_codes(&mut tx, user_id, recovery_hashes, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        mfa::activate_mfa_factor(&self.pool, factor_id, user_id, recovery_hashes, now).await
     }
 
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_recovery_codes(&mut tx, user_id, hashes, now).await?;
-        tx.commit().await?;
-        Ok(())
+        mfa::replace_recovery_codes(&self.pool, user_id, hashes, now).await
     }
 
     async fn consume_recovery_code(&self, user_id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE mfa_recovery_codes SET used_at = $3 WHERE id = \
-             (SELECT id FROM mfa_recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL LIMIT 1) \
-             AND used_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        mfa::consume_recovery_code(&self.pool, user_id, hash, now).await
     }
 
     async fn unused_recovery_codes(&self, user_id: Uuid) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-                .bind(user_id)
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        mfa::unused_recovery_codes(&self.pool, user_id).await
     }
 
     async fn disable_mfa(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET mfa_enabled = FALSE, updated_at = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        mfa::disable_mfa(&self.pool, user_id, now).await
     }
 
     async fn claim_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
-        // One conditional upsert: two requests with the same code cannot both win.
-        let r = sqlx::query(
-            "INSERT INTO mfa_user_state (user_id, last_totp_step) VALUES ($1, $2) \
-             ON CONFLICT (user_id) DO UPDATE SET last_totp_step = excluded.last_totp_step \
-             WHERE mfa_user_state.last_totp_step IS NULL OR mfa_user_state.last_totp_step < excluded.last_totp_step",
-        )
-        .bind(user_id)
-        .bind(step)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        mfa::claim_totp_step(&self.pool, user_id, step).await
     }
 
     async fn record_mfa_failure(
@@ -736,38 +347,15 @@ impl Store for PgStore {
         max: u32,
         lock_until: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        let max = i32::try_from(max).unwrap_or(i32::MAX);
-        let locked: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
-            "INSERT INTO mfa_user_state (user_id, failed_count, locked_until) \
-             VALUES ($1, CASE WHEN 1 >= $2 THEN 0 ELSE 1 END, CASE WHEN 1 >= $2 THEN $3 END) \
-             ON CONFLICT (user_id) DO UPDATE SET \
-             locked_until = CASE WHEN mfa_user_state.failed_count + 1 >= $2 THEN $3 ELSE mfa_user_state.locked_until END, \
-             failed_count = CASE WHEN mfa_user_state.failed_count + 1 >= $2 THEN 0 ELSE mfa_user_state.failed_count + 1 END \
-             RETURNING locked_until",
-        )
-        .bind(user_id)
-        .bind(max)
-        .bind(lock_until)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(locked.flatten())
+        mfa::record_mfa_failure(&self.pool, user_id, max, lock_until).await
     }
 
     async fn clear_mfa_failures(&self, user_id: Uuid) -> StoreResult<()> {
-        sqlx::query("UPDATE mfa_user_state SET failed_count = 0, locked_until = NULL WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        mfa::clear_mfa_failures(&self.pool, user_id).await
     }
 
     async fn mfa_locked_until(&self, user_id: Uuid) -> StoreResult<Option<DateTime<Utc>>> {
-        let locked: Option<Option<DateTime<Utc>>> =
-            sqlx::query_scalar("SELECT locked_until FROM mfa_user_state WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(locked.flatten())
+        mfa::mfa_locked_until(&self.pool, user_id).await
     }
 
     async fn step_up_session(
@@ -778,74 +366,24 @@ impl Store for PgStore {
         fresh: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE sessions SET amr = $2, auth_time = $3, last_used_at = $4 WHERE id = $1")
-            .bind(session_id)
-            .bind(amr)
-            .bind(auth_time)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(session_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        insert_refresh(&mut tx, fresh).await?;
-        tx.commit().await?;
-        Ok(())
+        mfa::step_up_session(&self.pool, session_id, amr, auth_time, fresh, now).await
     }
 
     // --- oauth ---
     async fn oauth_account_user(&self, provider: &str, provider_user_id: &str) -> StoreResult<Option<Uuid>> {
-        Ok(
-            sqlx::query_scalar("SELECT user_id FROM oauth_accounts WHERE provider = $1 AND provider_user_id = $2")
-                .bind(provider)
-                .bind(provider_user_id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        oauth::oauth_account_user(&self.pool, provider, provider_user_id).await
     }
 
     async fn insert_oauth_account(&self, account: &NewOAuthAccount) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO oauth_accounts (id, user_id, provider, provider_user_id, email, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(account.id)
-        .bind(account.user_id)
-        .bind(&account.provider)
-        .bind(&account.provider_user_id)
-        .bind(&account.email)
-        .bind(account.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_unique)?;
-        Ok(())
+        oauth::insert_oauth_account(&self.pool, account).await
     }
 
     async fn oauth_accounts_for_user(&self, user_id: Uuid) -> StoreResult<Vec<OAuthAccountRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT id, provider, email, created_at FROM oauth_accounts WHERE user_id = $1 ORDER BY created_at, id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?)
+        oauth::oauth_accounts_for_user(&self.pool, user_id).await
     }
 
     async fn unlink_oauth_account(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM oauth_accounts WHERE id = $2 AND user_id = $1 AND ( \
-               EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
-               OR (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1) > 1)",
-        )
-        .bind(user_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        oauth::unlink_oauth_account(&self.pool, user_id, id).await
     }
 
     async fn record_login_failure(&self, failure: &super::LoginFailure<'_>) -> StoreResult<super::LockoutChange> {
