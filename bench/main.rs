@@ -171,7 +171,11 @@ async fn main() {
         .env("RUST_LOG", "warn")
         // One load generator on loopback is one IP and one account: the limits would measure
         // themselves. What is measured is the work behind them.
-        .env("RATE_LIMIT_PER_IP", "off")
+        // BENCH_RATE_LIMIT_PER_IP (e.g. 10000/second) measures the cost of counting instead.
+        .env(
+            "RATE_LIMIT_PER_IP",
+            std::env::var("BENCH_RATE_LIMIT_PER_IP").unwrap_or_else(|_| "off".into()),
+        )
         .env("RATE_LIMIT_LOGIN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
