@@ -43,7 +43,8 @@ pub enum Error {
     #[error("this method is not allowed on this path; see /docs")]
     MethodNotAllowed,
     #[error("too many requests")]
-    RateLimited { retry_after_secs: u64 },
+    /// `what` says what was counted, e.g. "registrations from your network".
+    RateLimited { retry_after_secs: u64, what: &'static str },
     /// Too many failed sign-ins: `429` (with `Retry-After`, code `account_locked`) until the lock
     /// ends or the unlock link from the mail is used. 429 rather than 423: to a client it is the
     /// same "too many attempts, wait this long" as a rate limit (Auth0 answers its brute-force
@@ -141,8 +142,8 @@ impl Error {
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect::<Vec<_>>()
                 .join("; "),
-            Error::RateLimited { retry_after_secs } => {
-                format!("too many requests; try again in {retry_after_secs} seconds")
+            Error::RateLimited { retry_after_secs, what } => {
+                format!("too many {what}; try again in {retry_after_secs} seconds (Retry-After)")
             }
             Error::AccountLocked { retry_after_secs } => format!(
                 "sign-in to this account is paused after too many failed attempts; try again in {} minutes, or use the unlock link we mailed to the account's owner",
@@ -228,7 +229,7 @@ impl IntoResponse for Error {
                     headers.insert(header::WWW_AUTHENTICATE, v);
                 }
             }
-            Error::RateLimited { retry_after_secs } | Error::AccountLocked { retry_after_secs } => {
+            Error::RateLimited { retry_after_secs, .. } | Error::AccountLocked { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
             }
             Error::Internal(cause) => {

@@ -153,6 +153,17 @@ impl Limit {
         }
     }
 
+    /// What was counted, for the answer's `detail`: "too many {this}".
+    fn counted(self) -> &'static str {
+        match self {
+            Limit::Login => "sign-in attempts for this account from your network",
+            Limit::Register => "registrations from your network",
+            Limit::PasswordReset => "password-reset requests for this address",
+            Limit::Email => "mails asked for this address",
+            Limit::PerIp => "requests from your network",
+        }
+    }
+
     fn rate(self, settings: &RateLimitSettings) -> Option<Rate> {
         match self {
             Limit::Login => settings.login,
@@ -285,6 +296,7 @@ impl RateLimiter {
                 self.metrics.rate_limited(limit.name());
                 Err(Error::RateLimited {
                     retry_after_secs: retry_after_secs(&hit, oldest_ms),
+                    what: limit.counted(),
                 })
             }
         }

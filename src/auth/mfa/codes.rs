@@ -198,6 +198,7 @@ pub async fn verify_second_factor(state: &AppState, user: &UserRecord, method: M
 fn locked(left: chrono::Duration) -> Error {
     Error::RateLimited {
         retry_after_secs: left.num_seconds().max(1) as u64,
+        what: "wrong two-step codes for this account",
     }
 }
 
