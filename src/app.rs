@@ -110,6 +110,7 @@ impl AppState {
             .get_or_create_secret("csrf_key", &crate::auth::secrets::random_bytes::<32>(), now)
             .await?;
         let oauth = crate::auth::oauth::Providers::new(&config)?;
+        oauth.prefetch_discovery();
         let resolver = match config.email_domain_check {
             EmailDomainCheck::Off => None,
             EmailDomainCheck::Dns => Some(match deps.resolver {

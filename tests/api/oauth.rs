@@ -388,7 +388,19 @@ async fn a_user_with_a_password_can_unlink(backend: Backend) {
     expect_problem(r, 404, "identity_not_found").await;
 }
 
+/// OIDC Discovery §4.3: a document that names another issuer is not believed.
+async fn a_discovery_document_naming_another_issuer_is_refused(backend: Backend) {
+    let provider = StandInProvider::start().await;
+    let mut settings = provider.settings("corp");
+    // Same server, other name: its document names the 127.0.0.1 issuer, not this one.
+    settings.issuer = url::Url::parse(&provider.issuer().replace("127.0.0.1", "localhost")).unwrap();
+    let app = TestApp::spawn_configured(backend, move |c| c.oidc_providers = vec![settings]).await;
+    let r = app.client.get(app.url("/api/auth/oauth/corp")).send().await.unwrap();
+    expect_problem(r, 503, "provider_unavailable").await;
+}
+
 both!(
     identities_are_listed_and_the_last_sign_in_method_stays,
     a_user_with_a_password_can_unlink,
+    a_discovery_document_naming_another_issuer_is_refused,
 );

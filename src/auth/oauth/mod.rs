@@ -134,6 +134,27 @@ impl Providers {
         })
     }
 
+    /// Reads every OpenID Connect provider's discovery document now, in the background, so a
+    /// wrong issuer or an unreachable provider shows in the log at start rather than at the
+    /// first user's sign-in. A failure is only logged: the document is fetched again on use.
+    pub fn prefetch_discovery(&self) {
+        let oidc = self
+            .by_name
+            .values()
+            .filter(|p| matches!(p.as_ref(), Provider::Oidc(_)));
+        for provider in oidc.cloned() {
+            let http = self.http.clone();
+            tokio::spawn(async move {
+                if let Provider::Oidc(oidc) = provider.as_ref() {
+                    // A failure was logged (without secrets) by the fetch itself.
+                    if oidc.discovery(&http).await.is_ok() {
+                        tracing::info!(provider = %oidc.settings.name, "OpenID Connect discovery document read");
+                    }
+                }
+            });
+        }
+    }
+
     /// The provider called `name`, or 404 `provider_not_configured`.
     pub fn get(&self, name: &str) -> Result<Arc<Provider>> {
         self.by_name.get(name).cloned().ok_or_else(|| {

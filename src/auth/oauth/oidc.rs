@@ -46,7 +46,21 @@ impl OidcProvider {
                     "{}/.well-known/openid-configuration",
                     self.settings.issuer.as_str().trim_end_matches('/')
                 );
-                read_json::<Discovery>(&self.settings.name, http.get(&url).send().await).await
+                let discovery = read_json::<Discovery>(&self.settings.name, http.get(&url).send().await).await?;
+                // OIDC Discovery §4.3: the document must name the issuer it was fetched for,
+                // or a compromised or mistyped endpoint could vouch for another issuer's tokens.
+                let configured = self.settings.issuer.as_str().trim_end_matches('/');
+                if discovery.issuer.trim_end_matches('/') != configured {
+                    return Err(super::provider_unavailable(
+                        &self.settings.name,
+                        format!(
+                            "its discovery document names issuer {:?}, not the configured {configured:?}; check OIDC_{}_ISSUER",
+                            discovery.issuer,
+                            self.settings.name.to_ascii_uppercase()
+                        ),
+                    ));
+                }
+                Ok(discovery)
             })
             .await
     }
