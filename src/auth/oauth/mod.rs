@@ -142,8 +142,8 @@ impl Providers {
             .by_name
             .values()
             .filter(|p| matches!(p.as_ref(), Provider::Oidc(_)));
-        for provider in oidc.cloned() {
-            let http = self.http.clone();
+        for provider in oidc {
+            let (provider, http) = (provider.clone(), self.http.clone());
             tokio::spawn(async move {
                 if let Provider::Oidc(oidc) = provider.as_ref() {
                     // A failure was logged (without secrets) by the fetch itself.
