@@ -371,8 +371,52 @@ async fn a_passwordless_sign_in_also_sets_the_cookies(backend: Backend) {
     assert_eq!(r.status(), 200);
 }
 
+async fn finishing_the_mfa_step_sets_the_cookies(backend: Backend) {
+    use crate::mfa_support::{challenge, enable, next_step, totp_now, verify, EMAIL};
+    let app = spawn(backend).await;
+    app.register_verified(EMAIL).await;
+    let r = app.login(EMAIL, PASSWORD).await;
+    let access = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let enrolment: Value = enable(&app, &access, "totp").await.json().await.unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        verify(&app, &access, "totp", &totp_now(&app, &secret)).await.status(),
+        200
+    );
+    next_step(&app);
+    // The password step sets no cookie: there is no session yet.
+    let r = app.login(EMAIL, PASSWORD).await;
+    assert!(set_cookies(&r).is_empty(), "{:?}", set_cookies(&r));
+    let step: Value = r.json().await.unwrap();
+    let r = challenge(
+        &app,
+        step["mfa_token"].as_str().unwrap(),
+        Some("totp"),
+        &totp_now(&app, &secret),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let b = Browser::from(&r);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["refresh_token"].is_null(), "{body}");
+    assert_eq!(body["csrf_token"], b.csrf.as_str());
+    let r = post_with_cookie(
+        &app,
+        "/api/auth/refresh",
+        &b.cookie_header(),
+        Some(FRONT_END),
+        Some(&b.csrf),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
 both!(
     oauth_callback_sets_secure_cookies_in_cookie_mode,
     a_front_end_that_lost_the_csrf_token_can_fetch_it_again,
     a_passwordless_sign_in_also_sets_the_cookies,
+    finishing_the_mfa_step_sets_the_cookies,
 );
