@@ -53,7 +53,12 @@ pub async fn create_admin(
         if user.role == role {
             return Ok((user, AdminOutcome::Unchanged));
         }
-        store.set_role(user.id, role, now).await?;
+        // As through the admin API, the account's sessions end: their tokens carry the old role.
+        // No last-admin guard here: the CLI is how an operator repairs the roles.
+        let sessions_revoked = match store.change_user_role(user.id, role, &[], now).await? {
+            crate::store::AccountChange::Changed { sessions_revoked, .. } => sessions_revoked,
+            _ => bail!("the account {email} disappeared while its role was changed"),
+        };
         audit::record(
             store,
             now,
@@ -61,7 +66,7 @@ pub async fn create_admin(
             Some(user.id),
             &cli,
             Outcome::Success,
-            json!({ "from": user.role, "to": role, "by": "cli" }),
+            json!({ "from": user.role, "to": role, "by": "cli", "sessions_revoked": sessions_revoked }),
         )
         .await;
         let from = user.role.clone();

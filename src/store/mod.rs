@@ -152,8 +152,6 @@ pub trait Store: Send + Sync + 'static {
     // --- adding methods elsewhere merges cleanly) ---
     /// Looks up by the canonical (lower-cased) username.
     async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>>;
-    /// Sets the user's role; `false` if the user is gone.
-    async fn set_role(&self, user_id: Uuid, role: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Applies the fields set in `changes` in one statement; `None` if the user is gone. A
     /// username another account holds (ignoring case) is `Duplicate("username")`.
     async fn update_profile(
@@ -245,8 +243,8 @@ pub trait Store: Send + Sync + 'static {
     /// In one transaction: disables the account and ends all its sessions and refresh tokens,
     /// unless it is the last active account with one of `admin_roles` (`LastAdmin`).
     async fn lock_user(&self, user_id: Uuid, admin_roles: &[String], now: DateTime<Utc>) -> StoreResult<AccountChange>;
-    /// Enables the account again. This is the one place an admin lifts every kind of lock, so
-    /// a failed-login lockout is cleared here too.
+    /// Enables the account again. (`auth::admin::accounts::unlock` also clears the failed-login
+    /// lockout, with `clear_login_failures`.)
     async fn unlock_user(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<AccountChange>;
     /// In one transaction: sets the role and, if it changed, ends the account's sessions (their
     /// access tokens carry the old role), unless that would leave no active account with one of

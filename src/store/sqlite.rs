@@ -290,10 +290,6 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn set_role(&self, user_id: Uuid, role: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        users::set_role(&self.pool, user_id, role, now).await
-    }
-
     async fn user_by_username(&self, username_canonical: &str) -> StoreResult<Option<UserRecord>> {
         users::user_by_username(&self.pool, username_canonical).await
     }

@@ -43,6 +43,9 @@ async fn an_existing_account_is_promoted_and_the_change_audited(backend: Backend
     let out = admin_create(&app, &["--email", "boss@example.com", "--role", "admin"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("role user -> admin"));
+    // The old session carried the old role in its tokens: it ended with the change.
+    expect_problem(app.me(&before.access).await, 401, "session_revoked").await;
+    expect_problem(app.refresh(&before.refresh).await, 401, "session_revoked").await;
     let after = Tokens::from(
         app.login("boss@example.com", PASSWORD)
             .await

@@ -96,9 +96,9 @@ pub(super) async fn change_account(
                 .await?;
         }
         AccountUpdate::Unlock => {
-            // The unlock hook: an admin's unlock also lifts a failed-login lockout.
+            // The failed-login lockout (`login_failures`) is lifted by the caller.
             sqlx::query(
-                "UPDATE users SET is_active = TRUE, failed_login_count = 0, locked_until = NULL, updated_at = $2 \
+                "UPDATE users SET is_active = TRUE, updated_at = $2 \
                  WHERE id = $1",
             )
             .bind(user_id)

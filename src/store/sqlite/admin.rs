@@ -95,8 +95,8 @@ pub(super) async fn change_account(
                 .await?;
         }
         AccountUpdate::Unlock => {
-            // The unlock hook: an admin's unlock also lifts a failed-login lockout.
-            sqlx::query("UPDATE users SET is_active = 1, failed_login_count = 0, locked_until = NULL WHERE id = ?1")
+            // The failed-login lockout (`login_failures`) is lifted by the caller.
+            sqlx::query("UPDATE users SET is_active = 1 WHERE id = ?1")
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;

@@ -126,16 +126,6 @@ pub(super) async fn user_by_username(pool: &SqlitePool, username_canonical: &str
         .await?)
 }
 
-pub(super) async fn set_role(pool: &SqlitePool, user_id: Uuid, role: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-    let r = sqlx::query("UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")
-        .bind(user_id)
-        .bind(role)
-        .bind(now)
-        .execute(pool)
-        .await?;
-    Ok(r.rows_affected() == 1)
-}
-
 pub(super) async fn update_profile(
     pool: &SqlitePool,
     user_id: Uuid,
