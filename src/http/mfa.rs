@@ -176,12 +176,7 @@ async fn challenge_send(State(state): State<AppState>, Json(body): Json<MfaToken
     if let Some(token) = token {
         challenge::send_code(&state, &token).await?;
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(MessageResponse {
-            message: "We mailed you a 6-digit code. It works once and for 10 minutes.".into(),
-        }),
-    ))
+    Ok(code_mailed())
 }
 
 /// Prove a second factor again: the session's tokens are re-issued with a fresh `auth_time`, so
@@ -222,12 +217,7 @@ async fn step_up(
     ))]
 async fn send_code(State(state): State<AppState>, user: AuthUser) -> Result<impl IntoResponse> {
     challenge::send_code_to_caller(&state, &user).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(MessageResponse {
-            message: "We mailed you a 6-digit code. It works once and for 10 minutes.".into(),
-        }),
-    ))
+    Ok(code_mailed())
 }
 
 /// Turn MFA off. Needs a recent second factor (step-up) *and* a current code or recovery code.
@@ -325,4 +315,14 @@ async fn otp_login_handler(
         )),
         _ => Err(crate::error::Error::field("code", "required", "is required")),
     }
+}
+
+/// The `202` of both "mail me a code" endpoints.
+fn code_mailed() -> (StatusCode, axum::Json<MessageResponse>) {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(MessageResponse {
+            message: "We mailed you a 6-digit code. It works once and for 10 minutes.".into(),
+        }),
+    )
 }

@@ -341,6 +341,25 @@ async fn a_front_end_that_lost_the_csrf_token_can_fetch_it_again(backend: Backen
     expect_problem(get_csrf(&plain, Some(&b.refresh), None).await, 404, "cookie_mode_off").await;
 }
 
+/// A sign-in answered in cookie mode: the cookies, no refresh token in the JSON, the CSRF
+/// token in both, and a cookie refresh that works with it.
+async fn expect_cookie_session(app: &TestApp, r: reqwest::Response) {
+    assert_eq!(r.status(), 200);
+    let b = Browser::from(&r);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["refresh_token"].is_null(), "{body}");
+    assert_eq!(body["csrf_token"], b.csrf.as_str());
+    let r = post_with_cookie(
+        app,
+        "/api/auth/refresh",
+        &b.cookie_header(),
+        Some(FRONT_END),
+        Some(&b.csrf),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
 async fn a_passwordless_sign_in_also_sets_the_cookies(backend: Backend) {
     let app = spawn(backend).await;
     app.register_verified("rahim@example.com").await;
@@ -355,20 +374,7 @@ async fn a_passwordless_sign_in_also_sets_the_cookies(backend: Backend) {
             &json!({ "email": "rahim@example.com", "code": code }),
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let b = Browser::from(&r);
-    let body: Value = r.json().await.unwrap();
-    assert!(body["refresh_token"].is_null(), "{body}");
-    assert_eq!(body["csrf_token"], b.csrf.as_str());
-    let r = post_with_cookie(
-        &app,
-        "/api/auth/refresh",
-        &b.cookie_header(),
-        Some(FRONT_END),
-        Some(&b.csrf),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    expect_cookie_session(&app, r).await;
 }
 
 async fn finishing_the_mfa_step_sets_the_cookies(backend: Backend) {
@@ -398,20 +404,7 @@ async fn finishing_the_mfa_step_sets_the_cookies(backend: Backend) {
         &totp_now(&app, &secret),
     )
     .await;
-    assert_eq!(r.status(), 200);
-    let b = Browser::from(&r);
-    let body: Value = r.json().await.unwrap();
-    assert!(body["refresh_token"].is_null(), "{body}");
-    assert_eq!(body["csrf_token"], b.csrf.as_str());
-    let r = post_with_cookie(
-        &app,
-        "/api/auth/refresh",
-        &b.cookie_header(),
-        Some(FRONT_END),
-        Some(&b.csrf),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    expect_cookie_session(&app, r).await;
 }
 
 both!(
