@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod csrf;
+pub mod email_change;
 pub mod keys;
 pub mod lockout;
 pub mod login;

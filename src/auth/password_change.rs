@@ -9,7 +9,8 @@
 //! - `reset` and `change` apply the full password policy and refuse any of the last
 //!   `PASSWORD_HISTORY` passwords (the current one included). History holds hashes only.
 //! - After a reset every session and refresh family of the user is revoked; after a change all
-//!   but the caller's. Either way the user is told by mail and an audit event is written.
+//!   but the caller's; either way any pending change of the sign-in address is cancelled, the
+//!   user is told by mail and an audit event is written.
 //! - A reset proves control of the mailbox, so it also verifies a pending address. It does not
 //!   touch MFA settings: a second factor is still needed at the next login.
 
@@ -125,6 +126,7 @@ pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, cl
         .change_password(user.id, &phc, history_to_keep(state), now)
         .await?;
     state.store.mark_email_verified(user.id, now).await?;
+    crate::auth::email_change::cancel_pending(state, user.id).await?;
     let revoked = state.store.revoke_user_sessions(user.id, None, now).await?;
     notify_changed(state, &user).await?;
     audit::record(
@@ -184,6 +186,7 @@ pub async fn change(
         .store
         .change_password(user.id, &phc, history_to_keep(state), now)
         .await?;
+    crate::auth::email_change::cancel_pending(state, user.id).await?;
     let revoked = state
         .store
         .revoke_user_sessions(user.id, Some(caller.session_id), now)

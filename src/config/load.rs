@@ -170,6 +170,7 @@ impl Config {
             ),
             verify_email_url: r.optional_url("VERIFY_EMAIL_URL"),
             reset_password_url: r.optional_url("RESET_PASSWORD_URL"),
+            confirm_email_change_url: r.optional_url("CONFIRM_EMAIL_CHANGE_URL"),
             roles,
             mfa_step_up_window: r.duration(
                 "MFA_STEP_UP_WINDOW",

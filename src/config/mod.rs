@@ -68,6 +68,7 @@ pub struct Config {
     /// `token` query parameter and call the API.
     pub verify_email_url: Option<Url>,
     pub reset_password_url: Option<Url>,
+    pub confirm_email_change_url: Option<Url>,
     /// `ROLES`, `ROLE_PERMISSIONS`, `DEFAULT_ROLE`: the roles users can have and what each may do.
     pub roles: Roles,
     /// How recent an MFA user's second factor must be for sensitive changes (step-up).
@@ -184,6 +185,7 @@ impl Default for Config {
             password_history: 5,
             verify_email_url: None,
             reset_password_url: None,
+            confirm_email_change_url: None,
             roles: Roles::default(),
             mfa_step_up_window: Duration::minutes(10),
             cors_allowed_origins: Vec::new(),

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod client_ip;
 pub mod cookies;
+pub mod email_change;
 pub mod extract;
 pub mod mail_request;
 pub mod meta;
@@ -87,6 +88,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(password::router())
         .merge(sessions::router())
         .merge(profile::router())
+        .merge(email_change::router())
         .merge(token::router())
         .merge(mfa::router())
         .merge(oauth::router())

@@ -1,12 +1,12 @@
-//! The HTML pages that links in mails open (used unless `VERIFY_EMAIL_URL` /
-//! `RESET_PASSWORD_URL` point the links at a front end of your own).
+//! The HTML pages that links in mails open (used unless `VERIFY_EMAIL_URL`,
+//! `RESET_PASSWORD_URL` or `CONFIRM_EMAIL_CHANGE_URL` point the links at a front end of your own).
 //!
 //! GET only shows a form; the token is spent by the POST it submits. Mail scanners and link
 //! previewers fetch links with GET, and must not be able to use up a token.
 
 use crate::app::AppState;
 use crate::auth::secrets::OpaqueToken;
-use crate::auth::{lockout, password_change, verification};
+use crate::auth::{email_change, lockout, password_change, verification};
 use crate::error::Error;
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::escape_html;
@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email", get(show).post(confirm))
         .route("/reset-password", get(show_reset).post(submit_reset))
         .route("/unlock-account", get(show_unlock).post(submit_unlock))
+        .route(
+            "/confirm-email-change",
+            get(show_email_change).post(submit_email_change),
+        )
 }
 
 #[derive(Deserialize)]
@@ -102,6 +106,24 @@ async fn submit_unlock(State(state): State<AppState>, client: ClientInfo, Form(q
         lockout::unlock_with_token(&state, &token, &client).await,
         "Account unlocked",
         "Sign-in works again. You can close this page and sign in.",
+    )
+}
+
+async fn show_email_change(Query(q): Query<TokenQuery>) -> Response {
+    confirm_page(
+        q.token,
+        "Confirm your new sign-in address",
+        "confirm-email-change",
+        "Use this address from now on",
+    )
+}
+
+async fn submit_email_change(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+    let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
+    outcome_page(
+        email_change::confirm(&state, &token, &client).await,
+        "Sign-in address changed",
+        "Your account signs in with this address from now on. You can close this page.",
     )
 }
 

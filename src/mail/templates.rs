@@ -12,6 +12,10 @@ pub enum Template {
     MfaEnabled,
     MfaDisabled,
     AccountLocked,
+    EmailChangeConfirm,
+    EmailChangeRequested,
+    EmailChanged,
+    EmailInUse,
 }
 
 impl Template {
@@ -48,6 +52,22 @@ impl Template {
             Template::AccountLocked => (
                 include_str!("templates/account_locked.txt"),
                 include_str!("templates/account_locked.html"),
+            ),
+            Template::EmailChangeConfirm => (
+                include_str!("templates/email_change_confirm.txt"),
+                include_str!("templates/email_change_confirm.html"),
+            ),
+            Template::EmailChangeRequested => (
+                include_str!("templates/email_change_requested.txt"),
+                include_str!("templates/email_change_requested.html"),
+            ),
+            Template::EmailChanged => (
+                include_str!("templates/email_changed.txt"),
+                include_str!("templates/email_changed.html"),
+            ),
+            Template::EmailInUse => (
+                include_str!("templates/email_in_use.txt"),
+                include_str!("templates/email_in_use.html"),
             ),
         }
     }

@@ -270,6 +270,19 @@ pub trait Store: Send + Sync + 'static {
         first_token: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+
+    // --- account changes: the sign-in address (statements in `email_change.rs`) ---
+    /// Stores an email-change link together with the address it is for.
+    async fn insert_email_change(
+        &self,
+        token: &NewOneTimeToken,
+        new_email: &str,
+        new_email_canonical: &str,
+    ) -> StoreResult<()>;
+    /// Spends a live email-change link and moves its account to the address, in one
+    /// transaction: `None` if the link is no longer live, `Duplicate("email")` (link left
+    /// unspent) if another account has the address by now.
+    async fn confirm_email_change(&self, token_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<ChangedEmail>>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

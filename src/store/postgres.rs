@@ -38,6 +38,7 @@ macro_rules! bind_new_user {
 
 // Statements by area; declared after `bind_new_user!` so they can use it.
 mod admin;
+mod email_change;
 mod mfa;
 mod oauth;
 mod one_time_tokens;
@@ -449,6 +450,19 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         admin::create_sole_session(&self.pool, session, first_token, now).await
+    }
+
+    async fn insert_email_change(
+        &self,
+        token: &NewOneTimeToken,
+        new_email: &str,
+        new_email_canonical: &str,
+    ) -> StoreResult<()> {
+        email_change::insert_email_change(&self.pool, token, new_email, new_email_canonical).await
+    }
+
+    async fn confirm_email_change(&self, token_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<ChangedEmail>> {
+        email_change::confirm_email_change(&self.pool, token_id, now).await
     }
 }
 

@@ -94,6 +94,8 @@ pub enum TokenPurpose {
     OAuthExchange,
     /// The link in the "sign-in was paused" mail, which lifts a failed-login lockout.
     AccountUnlock,
+    /// The link mailed to a new address; its `email_changes` row names the address.
+    EmailChange,
 }
 
 impl TokenPurpose {
@@ -109,6 +111,7 @@ impl TokenPurpose {
             TokenPurpose::MfaChallengeAfterOAuth => "mfa_challenge_fed",
             TokenPurpose::OAuthExchange => "oauth_exchange",
             TokenPurpose::AccountUnlock => "account_unlock",
+            TokenPurpose::EmailChange => "email_change",
         }
     }
 }
@@ -400,4 +403,14 @@ impl AccountUpdate<'_> {
             AccountUpdate::SetRole(role) => *role != before.role,
         }
     }
+}
+
+// --- account changes: the sign-in address ---
+
+/// An account that moved to a new address by an email-change link.
+#[derive(Debug, Clone)]
+pub struct ChangedEmail {
+    pub user_id: Uuid,
+    pub old_email: String,
+    pub new_email: String,
 }

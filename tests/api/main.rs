@@ -12,6 +12,7 @@ mod audit_retention;
 mod audit_trail;
 mod cookie_mode;
 mod cors;
+mod email_change;
 mod foundation_flow;
 mod import;
 mod instances;

@@ -2,7 +2,10 @@
 
 use super::*;
 
-pub(super) async fn insert_one_time_token(pool: &SqlitePool, t: &NewOneTimeToken) -> StoreResult<()> {
+pub(super) async fn insert_one_time_token<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    t: &NewOneTimeToken,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, expires_at, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -13,7 +16,7 @@ pub(super) async fn insert_one_time_token(pool: &SqlitePool, t: &NewOneTimeToken
     .bind(&t.token_hash)
     .bind(t.expires_at)
     .bind(t.created_at)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -1,0 +1,275 @@
+//! Changing the sign-in address (OWASP ASVS 3.0 V2.5/V3.7: re-authentication before changing
+//! an account's identifier; notification of the old address).
+//!
+//! - Asking needs the signed-in session *and* proof it is the owner now: the current password
+//!   (or, for an account that only signs in through a provider, a sign-in within
+//!   `MFA_STEP_UP_WINDOW`), plus the MFA step-up for MFA users. A stolen access token alone cannot
+//!   move an account.
+//! - Nothing changes until the link mailed to the new address is used (it proves that mailbox),
+//!   so a typo cannot lock the owner out. The old address is told at once and again when the
+//!   change happens. Changing or resetting the password cancels every pending change.
+//! - The answer is the same `202` whether or not the new address already has an account: the
+//!   owner of that address gets a "someone tried" mail instead of a link, so this endpoint cannot
+//!   be used to find out who is registered.
+//! - When the link is used, links and codes already mailed to the old address (password reset,
+//!   verification, sign-in codes) stop working: they would otherwise keep a way in through a
+//!   mailbox the account has left.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::secrets::OpaqueToken;
+use crate::auth::sessions::AuthUser;
+use crate::domain::{Email, FieldError, Password};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::mail::templates::{render, Template};
+use crate::store::{NewOneTimeToken, StoreError, TokenPurpose, UserRecord};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Tokens mailed to the address an account leaves: they stop working when it leaves.
+const MAILED_TO_OLD_ADDRESS: [TokenPurpose; 6] = [
+    TokenPurpose::PasswordReset,
+    TokenPurpose::EmailVerificationLink,
+    TokenPurpose::EmailVerificationCode,
+    TokenPurpose::MfaEmailCode,
+    TokenPurpose::OtpLogin,
+    TokenPurpose::EmailChange,
+];
+
+/// Checks that the caller may move their account to `new_email`. What follows (the mails) is
+/// [`send_change_mails`], which the handler runs off the request.
+pub async fn authorize(
+    state: &AppState,
+    caller: &AuthUser,
+    new_email: &Email,
+    current_password: Option<&Password>,
+    client: &ClientInfo,
+) -> Result<UserRecord> {
+    let user = state
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(crate::auth::mfa::user_gone)?;
+    crate::auth::mfa::require_step_up(state, caller, &user)?;
+    if new_email.canonical() == user.email_canonical {
+        return Err(Error::Validation(vec![FieldError {
+            field: "new_email".into(),
+            code: "email_unchanged",
+            message: "is already this account's address".into(),
+        }]));
+    }
+    match (user.password_hash.as_deref(), current_password) {
+        (Some(_), None) => {
+            return Err(Error::Validation(vec![FieldError {
+                field: "current_password".into(),
+                code: "required",
+                message: "is required to change the sign-in address".into(),
+            }]))
+        }
+        (Some(stored), Some(given)) => {
+            if !state.hasher.verify(given, Some(stored)).await?.matches {
+                record(
+                    state,
+                    &user,
+                    client,
+                    Outcome::Failure,
+                    json!({ "reason": "invalid_current_password" }),
+                )
+                .await;
+                return Err(Error::Validation(vec![FieldError {
+                    field: "current_password".into(),
+                    code: "invalid_current_password",
+                    message: "is not your current password".into(),
+                }]));
+            }
+        }
+        (None, _) => {
+            // Signs in through a provider only: the proof is a fresh sign-in there.
+            let window = state.config.mfa_step_up_window;
+            if state.now() - caller.auth_time > window {
+                return Err(Error::forbidden(
+                    "reauthentication_required",
+                    format!(
+                        "this account has no password: sign in again through your provider, then change the address within {} minutes",
+                        window.num_minutes().max(1)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(user)
+}
+
+/// Mails the confirmation link to the new address and a notice to the old one — or, when the
+/// new address already has an account, a "someone tried" mail to it and nothing else.
+pub async fn send_change_mails(
+    state: &AppState,
+    user: &UserRecord,
+    new_email: &Email,
+    client: &ClientInfo,
+) -> Result<()> {
+    let now = state.now();
+    let cfg = &state.config;
+    if state.store.user_by_email(&new_email.canonical()).await?.is_some() {
+        let mail = render(Template::EmailInUse, &[("app", &cfg.app_name)]);
+        state.outbox.enqueue(new_email.as_str(), mail).await?;
+        record(
+            state,
+            user,
+            client,
+            Outcome::Failure,
+            json!({ "reason": "email_exists" }),
+        )
+        .await;
+        return Ok(());
+    }
+    state
+        .store
+        .revoke_one_time_tokens(user.id, &[TokenPurpose::EmailChange], now)
+        .await?;
+    let token = OpaqueToken::generate();
+    let ttl = cfg.verification_link_ttl;
+    state
+        .store
+        .insert_email_change(
+            &NewOneTimeToken {
+                id: Uuid::new_v4(),
+                user_id: user.id,
+                purpose: TokenPurpose::EmailChange,
+                token_hash: token.hash(),
+                expires_at: now + ttl,
+                created_at: now,
+            },
+            new_email.as_str(),
+            &new_email.canonical(),
+        )
+        .await?;
+    let link = cfg.mail_link(
+        cfg.confirm_email_change_url.as_ref(),
+        "/confirm-email-change",
+        &[("token", token.expose())],
+    );
+    let name = user.first_name.clone().unwrap_or_default();
+    let hours = ttl.num_hours().max(1).to_string();
+    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+    let confirm = render(
+        Template::EmailChangeConfirm,
+        &[
+            ("app", &cfg.app_name),
+            ("name", &name),
+            ("link", &link),
+            ("hours", &hours),
+        ],
+    );
+    state.outbox.enqueue(new_email.as_str(), confirm).await?;
+    let notice = render(
+        Template::EmailChangeRequested,
+        &[
+            ("app", &cfg.app_name),
+            ("name", &name),
+            ("new_email", new_email.as_str()),
+            ("hours", &hours),
+            ("when", &when),
+        ],
+    );
+    state.outbox.enqueue(&user.email, notice).await?;
+    record(state, user, client, Outcome::Success, json!({})).await;
+    Ok(())
+}
+
+/// Uses the link from the mail to the new address: the account signs in with it from now on.
+pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    let invalid = || Error::bad_request("invalid_token", "this address-change link is not valid");
+    let link = state
+        .store
+        .one_time_token_by_hash(TokenPurpose::EmailChange, &token.hash())
+        .await?
+        .ok_or_else(invalid)?;
+    let changed = match state.store.confirm_email_change(link.id, now).await {
+        Ok(Some(changed)) => changed,
+        Ok(None) => return Err(spent(&link, now)),
+        Err(StoreError::Duplicate(_)) => {
+            return Err(Error::conflict(
+                "email_taken",
+                "another account uses this address by now; nothing was changed",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state
+        .store
+        .revoke_one_time_tokens(changed.user_id, &MAILED_TO_OLD_ADDRESS, now)
+        .await?;
+    if let Some(user) = state.store.user_by_id(changed.user_id).await? {
+        let name = user.first_name.clone().unwrap_or_default();
+        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let mail = render(
+            Template::EmailChanged,
+            &[
+                ("app", &state.config.app_name),
+                ("name", &name),
+                ("new_email", &changed.new_email),
+                ("when", &when),
+            ],
+        );
+        state.outbox.enqueue(&changed.old_email, mail).await?;
+    }
+    audit::record(
+        state.store.as_ref(),
+        now,
+        "email_changed",
+        Some(changed.user_id),
+        client,
+        Outcome::Success,
+        json!({}),
+    )
+    .await;
+    Ok(())
+}
+
+/// Ends every pending change of the account (its password just changed: whoever asked for
+/// them may have been an intruder who knew the old one).
+pub async fn cancel_pending(state: &AppState, user_id: Uuid) -> Result<()> {
+    state
+        .store
+        .revoke_one_time_tokens(user_id, &[TokenPurpose::EmailChange], state.now())
+        .await?;
+    Ok(())
+}
+
+fn spent(record: &crate::store::OneTimeTokenRecord, now: chrono::DateTime<chrono::Utc>) -> Error {
+    if record.revoked_at.is_some() {
+        Error::bad_request(
+            "token_revoked",
+            "this address-change link was cancelled (by a newer request or a password change); ask again if you still want the change",
+        )
+    } else if record.used_at.is_none() && record.expires_at <= now {
+        Error::bad_request(
+            "token_expired",
+            "this address-change link has expired; ask for the change again",
+        )
+    } else {
+        Error::bad_request("token_used", "this address-change link was already used")
+    }
+}
+
+async fn record(
+    state: &AppState,
+    user: &UserRecord,
+    client: &ClientInfo,
+    outcome: Outcome,
+    details: serde_json::Value,
+) {
+    audit::record(
+        state.store.as_ref(),
+        state.now(),
+        "email_change_requested",
+        Some(user.id),
+        client,
+        outcome,
+        details,
+    )
+    .await;
+}
