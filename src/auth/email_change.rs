@@ -1,10 +1,8 @@
 //! Changing the sign-in address (OWASP ASVS 3.0 V2.5/V3.7: re-authentication before changing
 //! an account's identifier; notification of the old address).
 //!
-//! - Asking needs the signed-in session *and* proof it is the owner now: the current password
-//!   (or, for an account that only signs in through a provider, a sign-in within
-//!   `MFA_STEP_UP_WINDOW`), plus the MFA step-up for MFA users. A stolen access token alone cannot
-//!   move an account.
+//! - Asking needs the signed-in session *and* proof it is the owner now
+//!   ([`reauthentication::prove_owner`]). A stolen access token alone cannot move an account.
 //! - Nothing changes until the link mailed to the new address is used (it proves that mailbox),
 //!   so a typo cannot lock the owner out. The old address is told at once and again when the
 //!   change happens. Changing or resetting the password cancels every pending change.
@@ -17,6 +15,7 @@
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
+use crate::auth::reauthentication;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::AuthUser;
 use crate::domain::{Email, FieldError, Password};
@@ -46,57 +45,13 @@ pub async fn authorize(
     current_password: Option<&Password>,
     client: &ClientInfo,
 ) -> Result<UserRecord> {
-    let user = state
-        .store
-        .user_by_id(caller.user_id)
-        .await?
-        .ok_or_else(crate::auth::mfa::user_gone)?;
-    crate::auth::mfa::require_step_up(state, caller, &user)?;
+    let user = reauthentication::prove_owner(state, caller, current_password, "email_change_requested", client).await?;
     if new_email.canonical() == user.email_canonical {
         return Err(Error::Validation(vec![FieldError {
             field: "new_email".into(),
             code: "email_unchanged",
             message: "is already this account's address".into(),
         }]));
-    }
-    match (user.password_hash.as_deref(), current_password) {
-        (Some(_), None) => {
-            return Err(Error::Validation(vec![FieldError {
-                field: "current_password".into(),
-                code: "required",
-                message: "is required to change the sign-in address".into(),
-            }]))
-        }
-        (Some(stored), Some(given)) => {
-            if !state.hasher.verify(given, Some(stored)).await?.matches {
-                record(
-                    state,
-                    &user,
-                    client,
-                    Outcome::Failure,
-                    json!({ "reason": "invalid_current_password" }),
-                )
-                .await;
-                return Err(Error::Validation(vec![FieldError {
-                    field: "current_password".into(),
-                    code: "invalid_current_password",
-                    message: "is not your current password".into(),
-                }]));
-            }
-        }
-        (None, _) => {
-            // Signs in through a provider only: the proof is a fresh sign-in there.
-            let window = state.config.mfa_step_up_window;
-            if state.now() - caller.auth_time > window {
-                return Err(Error::forbidden(
-                    "reauthentication_required",
-                    format!(
-                        "this account has no password: sign in again through your provider, then change the address within {} minutes",
-                        window.num_minutes().max(1)
-                    ),
-                ));
-            }
-        }
     }
     Ok(user)
 }

@@ -1,5 +1,6 @@
 //! The rules of authentication. Handlers call one function here; SQL stays in `store/`.
 
+pub mod account_deletion;
 pub mod admin;
 pub mod csrf;
 pub mod email_change;
@@ -11,6 +12,7 @@ pub mod oauth;
 pub mod password;
 pub mod password_change;
 pub mod profile;
+pub mod reauthentication;
 pub mod registration;
 pub mod secrets;
 pub mod sessions;

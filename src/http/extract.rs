@@ -38,6 +38,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be left out (empty body: `T::default()`), for DELETE and for actions
+/// whose body only holds optional fields. A body without a content type is still read as JSON;
+/// a body with a non-JSON content type is refused (415) as by [`Json`].
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(body_rejection)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        if has_type {
+            let Json(body) =
+                Json::<T>::from_request(Request::from_parts(parts, axum::body::Body::from(bytes)), state).await?;
+            Ok(Self(body))
+        } else {
+            parse_json(&bytes).map(Self)
+        }
+    }
+}
+
 /// A body that could not be read, in our terms: 413 over the limit, 400 otherwise.
 pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> Error {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -1,21 +1,24 @@
-//! `PATCH /api/auth/me`: the signed-in user edits their profile. (`GET /api/auth/me` is in
-//! [`super::auth`]; both answer with the same [`Profile`].)
+//! `PATCH /api/auth/me`: the signed-in user edits their profile; `DELETE /api/auth/me`: they
+//! delete their account. (`GET /api/auth/me` is in [`super::auth`]; it and PATCH answer with
+//! the same [`Profile`].)
 
 use crate::app::AppState;
+use crate::auth::account_deletion;
 use crate::auth::profile::{self, ProfileUpdate};
 use crate::auth::sessions::AuthUser;
-use crate::domain::{BdMobile, DateOfBirth, Gender, Invalid, PersonName, Username};
+use crate::domain::{BdMobile, DateOfBirth, Gender, Invalid, Password, PersonName, Username};
 use crate::error::{Problem, Result};
 use crate::http::auth::{Fields, Profile};
-use crate::http::extract::{ClientInfo, Json};
+use crate::http::extract::{ClientInfo, Json, OptionalJson};
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(update_me))
+    OpenApiRouter::new().routes(routes!(update_me, delete_me))
 }
 
 /// A JSON merge patch (RFC 7396) of the profile: a field left out stays as it is.
@@ -116,4 +119,36 @@ async fn update_me(
     let update = body.parse(&state)?;
     let record = profile::update_profile(&state, &user, update, &client).await?;
     Ok(axum::Json(record.into()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct DeleteAccountRequest {
+    /// Required unless the account signs in through a provider only.
+    pub current_password: Option<String>,
+}
+
+/// Delete the signed-in user's account, with its sessions, sign-in methods and settings.
+///
+/// Needs the current password, a recent second factor for MFA users, and for an account
+/// without a password a sign-in within `MFA_STEP_UP_WINDOW`. Every token of the account stops
+/// working; the address is told by mail and can register again.
+#[utoipa::path(delete, path = "/api/auth/me", tag = "profile",
+    request_body(content = Option<DeleteAccountRequest>, description = "May be left out by an account without a password"),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The account is gone"),
+        (status = 401, description = "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required` or `reauthentication_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`: no other active account could manage users", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`current_password` missing or `invalid_current_password`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    OptionalJson(body): OptionalJson<DeleteAccountRequest>,
+) -> Result<StatusCode> {
+    let current = body.current_password.as_deref().map(Password::for_verification);
+    account_deletion::delete_own(&state, &user, current.as_ref(), &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

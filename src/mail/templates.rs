@@ -16,6 +16,7 @@ pub enum Template {
     EmailChangeRequested,
     EmailChanged,
     EmailInUse,
+    AccountDeleted,
 }
 
 impl Template {
@@ -68,6 +69,10 @@ impl Template {
             Template::EmailInUse => (
                 include_str!("templates/email_in_use.txt"),
                 include_str!("templates/email_in_use.html"),
+            ),
+            Template::AccountDeleted => (
+                include_str!("templates/account_deleted.txt"),
+                include_str!("templates/account_deleted.html"),
             ),
         }
     }

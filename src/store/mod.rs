@@ -271,7 +271,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
 
-    // --- account changes: the sign-in address (statements in `email_change.rs`) ---
+    // --- account changes: the sign-in address (statements in `email_change.rs`), deletion ---
     /// Stores an email-change link together with the address it is for.
     async fn insert_email_change(
         &self,
@@ -283,6 +283,15 @@ pub trait Store: Send + Sync + 'static {
     /// transaction: `None` if the link is no longer live, `Duplicate("email")` (link left
     /// unspent) if another account has the address by now.
     async fn confirm_email_change(&self, token_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<ChangedEmail>>;
+
+    /// Deletes the account (its sessions, tokens, factors and identities with it), unless it is
+    /// the last active one holding one of `admin_roles` (`LastAdmin`, nothing written).
+    async fn delete_user(
+        &self,
+        user_id: Uuid,
+        admin_roles: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccountChange>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

@@ -464,6 +464,15 @@ impl Store for PgStore {
     async fn confirm_email_change(&self, token_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<ChangedEmail>> {
         email_change::confirm_email_change(&self.pool, token_id, now).await
     }
+
+    async fn delete_user(
+        &self,
+        user_id: Uuid,
+        admin_roles: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccountChange> {
+        admin::change_account(&self.pool, user_id, AccountUpdate::Delete, admin_roles, now).await
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, t: &NewRefreshToken) -> StoreResult<()> {

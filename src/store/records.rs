@@ -380,6 +380,9 @@ pub enum AccountUpdate<'a> {
     Lock,
     Unlock,
     SetRole(&'a str),
+    /// Removes the account and everything that hangs on it (sessions, tokens, factors,
+    /// identities); its audit events stay, naming a user id that no longer exists.
+    Delete,
 }
 
 impl AccountUpdate<'_> {
@@ -387,7 +390,7 @@ impl AccountUpdate<'_> {
     pub fn removes_admin(&self, before: &AccountState, admin_roles: &[String]) -> bool {
         let was_admin = before.is_active && admin_roles.contains(&before.role);
         let stays_admin = match self {
-            AccountUpdate::Lock => false,
+            AccountUpdate::Lock | AccountUpdate::Delete => false,
             AccountUpdate::Unlock => true,
             AccountUpdate::SetRole(role) => admin_roles.iter().any(|r| r == role),
         };
@@ -395,11 +398,12 @@ impl AccountUpdate<'_> {
     }
 
     /// Lock and role change end every session: the first so that a locked account's tokens
-    /// stop working at once, the second because access tokens carry the old role.
+    /// stop working at once, the second because access tokens carry the old role. (A deleted
+    /// account's sessions go with its row.)
     pub fn ends_sessions(&self, before: &AccountState) -> bool {
         match self {
             AccountUpdate::Lock => true,
-            AccountUpdate::Unlock => false,
+            AccountUpdate::Unlock | AccountUpdate::Delete => false,
             AccountUpdate::SetRole(role) => *role != before.role,
         }
     }

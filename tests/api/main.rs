@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_deletion;
 mod admin_actions;
 mod admin_audit;
 mod admin_cli;

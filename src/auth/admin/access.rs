@@ -39,3 +39,11 @@ pub fn admin_roles(state: &AppState) -> Vec<String> {
         .map(|r| r.name.as_str().to_string())
         .collect()
 }
+
+/// The refusal of a change that would leave no active account in [`admin_roles`].
+pub fn last_admin() -> Error {
+    Error::conflict(
+        "last_admin",
+        "this would leave no active account that can manage users (users:write); give another account such a role first",
+    )
+}

@@ -1,5 +1,5 @@
 //! User management for the admin API: list and view accounts, lock and unlock them, change
-//! their role, end their sessions.
+//! their role, end their sessions, delete them.
 //!
 //! Callers have passed the permission check of the route (`users:read` to view, `users:write`
 //! to change; see [`super::access`]). Rules kept here:
@@ -17,7 +17,8 @@
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
-use crate::auth::admin::access;
+use crate::auth::account_deletion::{self, Deletion};
+use crate::auth::admin::access::{self, last_admin};
 use crate::auth::sessions::AuthUser;
 use crate::domain::{AccountStatus, AdminReason, Paging, RoleName, SearchText};
 use crate::error::{Error, Result};
@@ -48,13 +49,6 @@ pub struct UserDetail {
 
 fn user_not_found() -> Error {
     Error::not_found("user_not_found", "no user has this id")
-}
-
-fn last_admin() -> Error {
-    Error::conflict(
-        "last_admin",
-        "this would leave no active account that can manage users (users:write); give another account such a role first",
-    )
 }
 
 pub async fn list_users(state: &AppState, query: &UserListQuery) -> Result<UserPage> {
@@ -275,4 +269,45 @@ pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, c
     )
     .await;
     Ok(ended)
+}
+
+/// Deletes the account (see [`crate::auth::account_deletion`]); admins delete their own
+/// through `DELETE /api/auth/me`, which asks for their password.
+pub async fn delete(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<()> {
+    if target == actor.user_id {
+        return Err(Error::conflict(
+            "cannot_delete_self",
+            "delete your own account with DELETE /api/auth/me (it asks for your password)",
+        ));
+    }
+    let user = state.store.user_by_id(target).await?.ok_or_else(user_not_found)?;
+    match account_deletion::delete(state, &user).await? {
+        Deletion::NotFound => Err(user_not_found()),
+        Deletion::LastAdmin => {
+            audit_action(
+                state,
+                "account_deleted",
+                actor,
+                target,
+                client,
+                Outcome::Failure,
+                json!({ "by": "admin", "refused": "last_admin" }),
+            )
+            .await;
+            Err(last_admin())
+        }
+        Deletion::Deleted => {
+            audit_action(
+                state,
+                "account_deleted",
+                actor,
+                target,
+                client,
+                Outcome::Success,
+                json!({ "by": "admin" }),
+            )
+            .await;
+            Ok(())
+        }
+    }
 }

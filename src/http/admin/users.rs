@@ -5,10 +5,9 @@ use crate::app::AppState;
 use crate::auth::admin::accounts::{self, UserDetail, UserListQuery};
 use crate::domain::{AccountStatus, AdminReason, Invalid, RoleName, SearchText};
 use crate::error::{Error, Problem, Result};
-use crate::http::extract::{parse_json, ClientInfo, Json};
+use crate::http::extract::{ClientInfo, Json, OptionalJson};
 use crate::store::UserRecord;
 use axum::extract::{FromRequest, RawQuery, Request, State};
-use axum::http::header;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unlock_user))
         .routes(routes!(change_role))
         .routes(routes!(revoke_sessions))
+        .routes(routes!(delete_user))
 }
 
 /// One account in the admin list. Password hashes, MFA secrets and tokens are never shown.
@@ -205,23 +205,7 @@ impl<S: Send + Sync> FromRequest<S> for OptionalReason {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(crate::http::extract::body_rejection)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(None));
-        }
-        let body: ReasonRequest = if has_type {
-            let Json(body) =
-                Json::<ReasonRequest>::from_request(Request::from_parts(parts, axum::body::Body::from(bytes)), state)
-                    .await?;
-            body
-        } else {
-            // A body without a content type is still read as JSON; anything else is refused.
-            parse_json(&bytes)?
-        };
+        let OptionalJson(body) = OptionalJson::<ReasonRequest>::from_request(req, state).await?;
         match body.reason.as_deref().map(AdminReason::parse) {
             None => Ok(Self(None)),
             Some(Ok(reason)) => Ok(Self(reason)),
@@ -341,4 +325,24 @@ async fn revoke_sessions(
 ) -> Result<axum::Json<SessionsRevoked>> {
     let sessions_revoked = accounts::revoke_sessions(&state, &caller, id, &client).await?;
     Ok(axum::Json(SessionsRevoked { sessions_revoked }))
+}
+
+/// Deletes the account with its sessions, sign-in methods and settings; its audit events stay.
+/// The address is told by mail. Needs `users:write`; delete your own with `DELETE /api/auth/me`.
+#[utoipa::path(delete, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "The account is gone"),
+        (status = 403, description = "`permission_denied`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cannot_delete_self`, or `last_admin`: no other active account could manage users", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_user(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<UsersWrite>,
+    UserId(id): UserId,
+    client: ClientInfo,
+) -> Result<axum::http::StatusCode> {
+    accounts::delete(&state, &caller, id, &client).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

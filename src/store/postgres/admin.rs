@@ -55,7 +55,7 @@ pub(super) async fn user_activity(pool: &PgPool, user_id: Uuid, now: DateTime<Ut
     })
 }
 
-/// Lock, unlock and role change: one transaction that checks the last-admin rule and applies
+/// Lock, unlock, role change and deletion: one transaction that checks the last-admin rule and applies
 /// the change (and the session revocation it implies) together.
 pub(super) async fn change_account(
     pool: &PgPool,
@@ -111,6 +111,12 @@ pub(super) async fn change_account(
                 .bind(user_id)
                 .bind(role)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        AccountUpdate::Delete => {
+            sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -51,7 +51,7 @@ pub(super) async fn user_activity(pool: &SqlitePool, user_id: Uuid, now: DateTim
     })
 }
 
-/// Lock, unlock and role change: one transaction that checks the last-admin rule and applies
+/// Lock, unlock, role change and deletion: one transaction that checks the last-admin rule and applies
 /// the change (and the session revocation it implies) together.
 pub(super) async fn change_account(
     pool: &SqlitePool,
@@ -105,6 +105,12 @@ pub(super) async fn change_account(
             sqlx::query("UPDATE users SET role = ?2 WHERE id = ?1")
                 .bind(user_id)
                 .bind(role)
+                .execute(&mut *tx)
+                .await?;
+        }
+        AccountUpdate::Delete => {
+            sqlx::query("DELETE FROM users WHERE id = ?1")
+                .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
         }

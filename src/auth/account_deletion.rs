@@ -1,0 +1,98 @@
+//! Deleting an account, by its owner (`DELETE /api/auth/me`) or by an admin
+//! (`DELETE /api/admin/users/{id}`).
+//!
+//! - The owner proves they own the account now ([`reauthentication::prove_owner`]): a stolen
+//!   access token cannot delete it.
+//! - No deletion may leave the deployment without an active account holding `users:write`
+//!   (`409 last_admin`), checked in the transaction that deletes.
+//! - The row goes with everything that hangs on it, in that one transaction: sessions (so every
+//!   token of the account stops working at once), one-time links and codes, MFA factors,
+//!   provider identities, pending address changes, password history. The address can register
+//!   again. Audit events stay, naming an id that no longer exists, until `AUDIT_RETENTION_DAYS`
+//!   removes them: the trail of who did what must outlive the account.
+//! - The address is told by mail, so an owner whose session was abused hears of it.
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::admin::access;
+use crate::auth::reauthentication;
+use crate::auth::sessions::AuthUser;
+use crate::domain::Password;
+use crate::error::Result;
+use crate::http::extract::ClientInfo;
+use crate::mail::templates::{render, Template};
+use crate::store::{AccountChange, UserRecord};
+use serde_json::{json, Value};
+
+/// What a deletion attempt came to.
+pub enum Deletion {
+    Deleted,
+    NotFound,
+    LastAdmin,
+}
+
+/// The caller deletes their own account.
+pub async fn delete_own(
+    state: &AppState,
+    caller: &AuthUser,
+    current_password: Option<&Password>,
+    client: &ClientInfo,
+) -> Result<()> {
+    let user = reauthentication::prove_owner(state, caller, current_password, "account_deleted", client).await?;
+    match delete(state, &user).await? {
+        Deletion::Deleted | Deletion::NotFound => {
+            record(state, &user, client, Outcome::Success, json!({ "by": "self" })).await;
+            Ok(())
+        }
+        Deletion::LastAdmin => {
+            record(
+                state,
+                &user,
+                client,
+                Outcome::Failure,
+                json!({ "by": "self", "refused": "last_admin" }),
+            )
+            .await;
+            Err(access::last_admin())
+        }
+    }
+}
+
+/// Deletes `user` and tells their address. Audit is the caller's: it knows who asked.
+pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Deletion> {
+    let now = state.now();
+    match state
+        .store
+        .delete_user(user.id, &access::admin_roles(state), now)
+        .await?
+    {
+        AccountChange::NotFound => return Ok(Deletion::NotFound),
+        AccountChange::LastAdmin => return Ok(Deletion::LastAdmin),
+        AccountChange::Changed { .. } => {}
+    }
+    state
+        .store
+        .clear_login_failures(crate::auth::lockout::Subject::user(user.id).as_str(), None)
+        .await?;
+    let name = user.first_name.clone().unwrap_or_default();
+    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mail = render(
+        Template::AccountDeleted,
+        &[("app", &state.config.app_name), ("name", &name), ("when", &when)],
+    );
+    state.outbox.enqueue(&user.email, mail).await?;
+    Ok(Deletion::Deleted)
+}
+
+async fn record(state: &AppState, user: &UserRecord, client: &ClientInfo, outcome: Outcome, details: Value) {
+    audit::record(
+        state.store.as_ref(),
+        state.now(),
+        "account_deleted",
+        Some(user.id),
+        client,
+        outcome,
+        details,
+    )
+    .await;
+}

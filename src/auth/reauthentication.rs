@@ -1,0 +1,71 @@
+//! Proof that whoever holds a session is the account's owner *now*, for changes a stolen
+//! access token must not be enough for (moving the account to another address, deleting it):
+//! the current password, plus the MFA step-up for MFA users; an account without a password
+//! (it signs in through a provider) instead needs a sign-in within `MFA_STEP_UP_WINDOW`.
+//! OWASP ASVS V2.5 / V3.7 (re-authentication before sensitive account changes).
+
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::sessions::AuthUser;
+use crate::domain::{FieldError, Password};
+use crate::error::{Error, Result};
+use crate::http::extract::ClientInfo;
+use crate::store::UserRecord;
+use serde_json::json;
+
+/// The caller's account, once they have proven they own it. A wrong password is written to the
+/// audit log as a failed `event`.
+pub async fn prove_owner(
+    state: &AppState,
+    caller: &AuthUser,
+    current_password: Option<&Password>,
+    event: &str,
+    client: &ClientInfo,
+) -> Result<UserRecord> {
+    let user = state
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(crate::auth::mfa::user_gone)?;
+    crate::auth::mfa::require_step_up(state, caller, &user)?;
+    match (user.password_hash.as_deref(), current_password) {
+        (Some(_), None) => Err(Error::Validation(vec![FieldError {
+            field: "current_password".into(),
+            code: "required",
+            message: "is required for this change".into(),
+        }])),
+        (Some(stored), Some(given)) => {
+            if state.hasher.verify(given, Some(stored)).await?.matches {
+                return Ok(user);
+            }
+            audit::record(
+                state.store.as_ref(),
+                state.now(),
+                event,
+                Some(user.id),
+                client,
+                Outcome::Failure,
+                json!({ "reason": "invalid_current_password" }),
+            )
+            .await;
+            Err(Error::Validation(vec![FieldError {
+                field: "current_password".into(),
+                code: "invalid_current_password",
+                message: "is not your current password".into(),
+            }]))
+        }
+        (None, _) => {
+            let window = state.config.mfa_step_up_window;
+            if state.now() - caller.auth_time <= window {
+                return Ok(user);
+            }
+            Err(Error::forbidden(
+                "reauthentication_required",
+                format!(
+                    "this account has no password: sign in again through your provider, then retry within {} minutes",
+                    window.num_minutes().max(1)
+                ),
+            ))
+        }
+    }
+}
