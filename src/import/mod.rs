@@ -19,7 +19,7 @@ use crate::auth::password::classify_hash;
 use crate::auth::secrets::random_bytes;
 use crate::config::Config;
 use crate::domain::{BdMobile, DateOfBirth, Email, Gender, PersonName, Username};
-use crate::store::{ImportOutcome, NewMfaFactor, NewUser, Store};
+use crate::store::{ImportOutcome, NewImportedUser, NewMfaFactor, NewUser, Store};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use std::io::IsTerminal;
@@ -202,29 +202,32 @@ pub fn validate(
     }
 }
 
-/// Gives an imported user the TOTP factor they had, active at once (they enrolled it in the
-/// old system), so moving over never silently removes a second factor.
-async fn enrol_totp(
-    store: &dyn Store,
-    server_key: &[u8],
-    user_id: Uuid,
-    secret: &TotpSecret,
+/// The imported user with the TOTP factor they had, sealed and to be inserted active (they
+/// enrolled it in the old system), so moving over never removes a second factor.
+fn with_factor(
+    imported: &ImportUser,
+    server_key: Option<&[u8]>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let sealed =
-        seal_with(server_key, user_id, secret).map_err(|e| anyhow::anyhow!("could not seal a TOTP secret: {e}"))?;
-    let factor = NewMfaFactor {
-        id: Uuid::new_v4(),
-        user_id,
-        method: "totp".into(),
-        secret: Some(sealed),
-        created_at: now,
+) -> anyhow::Result<NewImportedUser> {
+    let active_totp = match (&imported.totp, server_key) {
+        (Some(secret), Some(key)) => {
+            let user_id = imported.user.id;
+            let sealed =
+                seal_with(key, user_id, secret).map_err(|e| anyhow::anyhow!("could not seal a TOTP secret: {e}"))?;
+            Some(NewMfaFactor {
+                id: Uuid::new_v4(),
+                user_id,
+                method: "totp".into(),
+                secret: Some(sealed),
+                created_at: now,
+            })
+        }
+        _ => None,
     };
-    store.save_pending_mfa_factor(&factor).await?;
-    if !store.activate_mfa_factor(factor.id, user_id, &[], now).await? {
-        anyhow::bail!("could not activate the imported TOTP factor of user {user_id}");
-    }
-    Ok(())
+    Ok(NewImportedUser {
+        user: imported.user.clone(),
+        active_totp,
+    })
 }
 
 /// Validates and writes `rows` (already read from the source, numbered), reporting progress on
@@ -300,16 +303,14 @@ pub async fn run(
     };
     let mut done = 0;
     for batch in valid.chunks(batch_size) {
-        let users: Vec<NewUser> = batch.iter().map(|(_, u)| u.user.clone()).collect();
+        let users = batch
+            .iter()
+            .map(|(_, u)| with_factor(u, server_key.as_deref(), now))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let outcomes = store.import_users(&users, options.strict).await?;
-        for ((line, imported), outcome) in batch.iter().zip(&outcomes) {
+        for ((line, _), outcome) in batch.iter().zip(&outcomes) {
             match outcome {
-                ImportOutcome::Inserted => {
-                    summary.imported += 1;
-                    if let (Some(secret), Some(key)) = (&imported.totp, &server_key) {
-                        enrol_totp(store, key, imported.user.id, secret, now).await?;
-                    }
-                }
+                ImportOutcome::Inserted => summary.imported += 1,
                 ImportOutcome::AlreadyPresent => summary.skipped += 1,
                 ImportOutcome::Conflict(field) => {
                     summary.failed += 1;

@@ -142,7 +142,7 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts users in one transaction, row by row: an address that already has an account is
     /// left as it is (`AlreadyPresent`, which makes a re-run a no-op), a taken username is a
     /// `Conflict`. With `all_or_nothing` the first conflict rolls the whole call back.
-    async fn import_users(&self, users: &[NewUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>>;
+    async fn import_users(&self, users: &[NewImportedUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>>;
 
     // --- audit ---
     async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;

@@ -279,6 +279,15 @@ pub struct NewMfaFactor {
     pub created_at: DateTime<Utc>,
 }
 
+/// A user moved over from another system, with the TOTP factor they had there (inserted
+/// active, in the transaction that inserts the user: an import never leaves an account that
+/// had a second factor without one, even if it stops half-way).
+#[derive(Debug, Clone)]
+pub struct NewImportedUser {
+    pub user: NewUser,
+    pub active_totp: Option<NewMfaFactor>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MfaFactorRecord {
     pub id: Uuid,

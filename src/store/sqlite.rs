@@ -258,7 +258,7 @@ impl Store for SqliteStore {
         outbox::outbox_depth(&self.pool).await
     }
 
-    async fn import_users(&self, users: &[NewUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>> {
+    async fn import_users(&self, users: &[NewImportedUser], all_or_nothing: bool) -> StoreResult<Vec<ImportOutcome>> {
         users::import_users(&self.pool, users, all_or_nothing).await
     }
 

@@ -160,17 +160,34 @@ pub(super) async fn update_profile(
 
 pub(super) async fn import_users(
     pool: &SqlitePool,
-    users: &[NewUser],
+    users: &[NewImportedUser],
     all_or_nothing: bool,
 ) -> StoreResult<Vec<ImportOutcome>> {
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(users.len());
-    for u in users {
+    for NewImportedUser { user: u, active_totp } in users {
         let sql = format!("{INSERT_USER} ON CONFLICT DO NOTHING RETURNING id");
         let inserted: Option<Uuid> = bind_new_user!(sqlx::query_scalar(&sql), u)
             .fetch_optional(&mut *tx)
             .await?;
         let outcome = if inserted.is_some() {
+            if let Some(f) = active_totp {
+                sqlx::query(
+                    "INSERT INTO mfa_factors (id, user_id, method, secret, status, created_at, activated_at) \
+                     VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5)",
+                )
+                .bind(f.id)
+                .bind(f.user_id)
+                .bind(&f.method)
+                .bind(&f.secret)
+                .bind(f.created_at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE users SET mfa_enabled = 1 WHERE id = ?1")
+                    .bind(f.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             ImportOutcome::Inserted
         } else {
             let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE email_canonical = ?1")
