@@ -3,6 +3,7 @@
 pub mod account_deletion;
 pub mod admin;
 pub mod csrf;
+pub mod devices;
 pub mod email_change;
 pub mod keys;
 pub mod lockout;

@@ -104,6 +104,7 @@ pub async fn start_session(
         state.store.create_session(&session, &first).await?;
     }
     state.metrics.login_succeeded(amr.first().copied().unwrap_or("unknown"));
+    crate::auth::devices::alert_if_new(state, user, session.id, client, &sign_in_method(amr)).await;
     let amr: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
     pair(
         state,
@@ -354,4 +355,24 @@ pub async fn logout_by_refresh(state: &AppState, presented: &OpaqueToken, client
     )
     .await;
     Ok(())
+}
+
+/// How a sign-in was made, in words for the new-device mail.
+fn sign_in_method(amr: &[&str]) -> String {
+    let words: Vec<&str> = amr
+        .iter()
+        .filter_map(|m| match *m {
+            "pwd" => Some("password"),
+            "otp" => Some("authenticator app"),
+            "email" => Some("code by mail"),
+            "recovery" => Some("recovery code"),
+            "fed" => Some("sign-in provider"),
+            _ => None,
+        })
+        .collect();
+    if words.is_empty() {
+        "sign-in".into()
+    } else {
+        words.join(" + ")
+    }
 }

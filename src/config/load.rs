@@ -235,6 +235,7 @@ impl Config {
             ),
             audit_export_path: r.raw("AUDIT_EXPORT_PATH").map(std::path::PathBuf::from),
             single_session: r.bool("SINGLE_SESSION", d.single_session),
+            new_device_alerts: r.bool("NEW_DEVICE_ALERTS", d.new_device_alerts),
             metrics_token: r
                 .optional("METRICS_TOKEN", "at least 16 characters without spaces", |v| {
                     (v.len() >= 16 && !v.contains(char::is_whitespace)).then(|| v.to_string())

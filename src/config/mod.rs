@@ -111,6 +111,9 @@ pub struct Config {
     pub audit_export_path: Option<std::path::PathBuf>,
     /// `SINGLE_SESSION`: each successful sign-in ends the user's other sessions (seeds 001, 004).
     pub single_session: bool,
+    /// `NEW_DEVICE_ALERTS`: mail the user when they sign in from a device (browser and system,
+    /// or app) none of their earlier sessions came from.
+    pub new_device_alerts: bool,
     /// `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. Unset, it is
     /// open, so it must only be reachable from the internal network.
     pub metrics_token: Option<SecretString>,
@@ -202,6 +205,7 @@ impl Default for Config {
             audit_retention: Some(Duration::days(90)),
             audit_export_path: None,
             single_session: false,
+            new_device_alerts: true,
             metrics_token: None,
         }
     }

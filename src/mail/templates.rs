@@ -17,6 +17,7 @@ pub enum Template {
     EmailChanged,
     EmailInUse,
     AccountDeleted,
+    NewDeviceSignIn,
 }
 
 impl Template {
@@ -73,6 +74,10 @@ impl Template {
             Template::AccountDeleted => (
                 include_str!("templates/account_deleted.txt"),
                 include_str!("templates/account_deleted.html"),
+            ),
+            Template::NewDeviceSignIn => (
+                include_str!("templates/new_device_sign_in.txt"),
+                include_str!("templates/new_device_sign_in.html"),
             ),
         }
     }

@@ -292,6 +292,16 @@ pub trait Store: Send + Sync + 'static {
         admin_roles: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<AccountChange>;
+
+    // --- sign-ins from new devices ---
+    /// The `User-Agent` of the user's sessions other than `except`, newest first, ended ones
+    /// included (at most `limit`).
+    async fn earlier_session_user_agents(
+        &self,
+        user_id: Uuid,
+        except: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<Option<String>>>;
 }
 
 /// Maps a unique violation to `Duplicate`, naming the column from the constraint or message.

@@ -479,6 +479,15 @@ impl Store for SqliteStore {
     ) -> StoreResult<AccountChange> {
         admin::change_account(&self.pool, user_id, AccountUpdate::Delete, admin_roles, now).await
     }
+
+    async fn earlier_session_user_agents(
+        &self,
+        user_id: Uuid,
+        except: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<Option<String>>> {
+        sessions::earlier_session_user_agents(&self.pool, user_id, except, limit).await
+    }
 }
 
 async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefreshToken) -> StoreResult<()> {

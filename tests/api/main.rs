@@ -26,6 +26,7 @@ mod mfa_login;
 mod mfa_otp;
 mod mfa_step_up;
 mod mfa_support;
+mod new_device;
 mod oauth;
 mod oauth_facebook;
 mod oauth_github;

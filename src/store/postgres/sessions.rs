@@ -117,3 +117,19 @@ pub(super) async fn rotate_refresh_token(
     tx.commit().await?;
     Ok(Some(claimed))
 }
+
+pub(super) async fn earlier_session_user_agents(
+    pool: &PgPool,
+    user_id: Uuid,
+    except: Uuid,
+    limit: i64,
+) -> StoreResult<Vec<Option<String>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT user_agent FROM sessions WHERE user_id = $1 AND id <> $2 ORDER BY created_at DESC LIMIT $3",
+    )
+    .bind(user_id)
+    .bind(except)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
