@@ -23,6 +23,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub id: Uuid,
+    /// The device the login came from, without versions: "Chrome on Windows 10", or an app's
+    /// product name ("PhoneApp").
+    pub device: String,
     /// The `User-Agent` the login came from.
     pub user_agent: Option<String>,
     pub ip: Option<String>,
@@ -51,6 +54,7 @@ async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<
                 current: s.id == user.session_id,
                 amr: serde_json::from_str(&s.amr).unwrap_or_default(),
                 id: s.id,
+                device: crate::auth::devices::label(s.user_agent.as_deref()),
                 user_agent: s.user_agent,
                 ip: s.ip,
                 created_at: s.created_at,

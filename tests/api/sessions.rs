@@ -25,7 +25,11 @@ async fn sessions_list_each_login_with_its_device(backend: Backend) {
     let list = sessions(&app, &first.access).await;
     assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
-    assert!(list.iter().any(|s| s["user_agent"] == "PhoneApp/2.0"), "{list:?}");
+    assert!(
+        list.iter()
+            .any(|s| s["user_agent"] == "PhoneApp/2.0" && s["device"] == "PhoneApp"),
+        "{list:?}"
+    );
     assert!(list
         .iter()
         .all(|s| s["ip"] == "127.0.0.1" && s["created_at"].is_string() && s["last_used_at"].is_string()));
