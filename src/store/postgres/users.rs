@@ -33,7 +33,7 @@ pub(super) async fn mark_email_verified(pool: &PgPool, user_id: Uuid, now: DateT
 }
 
 pub(super) async fn record_login(pool: &PgPool, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET last_login = $2, failed_login_count = 0 WHERE id = $1")
+    sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
         .bind(user_id)
         .bind(now)
         .execute(pool)
