@@ -39,15 +39,14 @@
 //!   known before the first such login, so it is left to a later change if it proves needed.
 
 pub mod legacy;
+mod own_argon2;
 
 pub use legacy::{classify_hash, HashScheme};
 
 use crate::domain::Password;
 use anyhow::Context;
-use argon2::password_hash::{PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use legacy::StoredHash;
-use rand::rngs::OsRng;
 use std::sync::Arc;
 
 /// OWASP Password Storage Cheat Sheet, Argon2id first option.
@@ -72,9 +71,9 @@ impl Verification {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// Runs hashes on `PASSWORD_HASH_CONCURRENCY` dedicated threads. A fixed set of threads (rather
-/// than tokio's blocking pool, which grows to hundreds of threads under a login flood) keeps
-/// memory bounded: each thread's allocator arena keeps the ~19 MiB an Argon2 hash used, so the
-/// number of threads that ever hash is what bounds resident memory. Jobs queue in the channel.
+/// than tokio's blocking pool, which grows to hundreds of threads under a login flood) bounds
+/// how many Argon2 memory blocks (19 MiB each) exist: each thread reuses its own (see
+/// [`own_argon2`]). Jobs queue in the channel.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: Arc<std::sync::Mutex<std::sync::mpsc::Sender<Job>>>,
@@ -110,9 +109,16 @@ fn start_workers(concurrency: usize) -> anyhow::Result<std::sync::mpsc::Sender<J
 
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> anyhow::Result<Self> {
-        let dummy = hash_blocking("gatehouse-dummy-password-for-timing")?;
+        let jobs = start_workers(concurrency)?;
+        // On a hashing thread, so that its memory is one that thread keeps anyway.
+        let (done, dummy) = std::sync::mpsc::channel();
+        jobs.send(Box::new(move || {
+            let _ = done.send(hash_blocking("gatehouse-dummy-password-for-timing"));
+        }))
+        .map_err(|_| anyhow::anyhow!("password hashing threads have stopped"))?;
+        let dummy = dummy.recv().context("the password hashing thread stopped")??;
         Ok(Self {
-            jobs: Arc::new(std::sync::Mutex::new(start_workers(concurrency)?)),
+            jobs: Arc::new(std::sync::Mutex::new(jobs)),
             dummy_hash: Arc::new(dummy),
             slowest_work_nanos: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
@@ -205,11 +211,7 @@ fn argon2() -> Argon2<'static> {
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
-    Ok(hash.to_string())
+    own_argon2::hash(password.as_bytes())
 }
 
 /// The timing rule of the module docs: exactly one current-parameter Argon2id on every path.
@@ -253,6 +255,8 @@ fn burn_dummy(dummy: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    use rand::rngs::OsRng;
 
     #[tokio::test]
     async fn hashes_verify_and_wrong_passwords_do_not() {
