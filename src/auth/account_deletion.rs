@@ -75,7 +75,7 @@ pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Deleti
         .clear_login_failures(crate::auth::lockout::Subject::user(user.id).as_str(), None)
         .await?;
     let name = user.first_name.clone().unwrap_or_default();
-    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = crate::mail::templates::mail_time(now);
     let mail = render(
         Template::AccountDeleted,
         &[("app", &state.config.app_name), ("name", &name), ("when", &when)],

@@ -84,7 +84,7 @@ async fn alert(
     }
     let cfg = &state.config;
     let name = user.first_name.clone().unwrap_or_default();
-    let when = state.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = crate::mail::templates::mail_time(state.now());
     let ip = client.ip.clone().unwrap_or_else(|| "an unknown address".into());
     let mail = render(
         Template::NewDeviceSignIn,

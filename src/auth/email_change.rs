@@ -107,7 +107,7 @@ pub async fn send_change_mails(
     );
     let name = user.first_name.clone().unwrap_or_default();
     let hours = ttl.num_hours().max(1).to_string();
-    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = crate::mail::templates::mail_time(now);
     let confirm = render(
         Template::EmailChangeConfirm,
         &[
@@ -159,7 +159,7 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
         .await?;
     if let Some(user) = state.store.user_by_id(changed.user_id).await? {
         let name = user.first_name.clone().unwrap_or_default();
-        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let when = crate::mail::templates::mail_time(now);
         let mail = render(
             Template::EmailChanged,
             &[

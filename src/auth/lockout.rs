@@ -184,7 +184,7 @@ async fn send_unlock_mail(
     let link = cfg.public_link("/unlock-account", &[("token", token.expose())]);
     let name = user.first_name.clone().unwrap_or_default();
     let failures = failures.to_string();
-    let until_text = until.format("%Y-%m-%d %H:%M UTC").to_string();
+    let until_text = crate::mail::templates::mail_time(until);
     let mail = render(
         Template::AccountLocked,
         &[

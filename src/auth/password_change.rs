@@ -163,23 +163,8 @@ pub async fn change(
             "this account has no password yet (it signs in through a provider); use forgot-password to set one",
         ));
     };
-    if !state.hasher.verify(current, Some(stored)).await?.matches {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "password_change",
-            Some(user.id),
-            client,
-            Outcome::Failure,
-            json!({ "reason": "invalid_current_password" }),
-        )
-        .await;
-        return Err(Error::Validation(vec![crate::domain::FieldError {
-            field: "current_password".into(),
-            code: "invalid_current_password",
-            message: "is not your current password".into(),
-        }]));
-    }
+    crate::auth::reauthentication::check_current_password(state, &user, stored, current, "password_change", client)
+        .await?;
     let password = acceptable_new_password(state, &user, new_password).await?;
     let phc = state.hasher.hash(&password).await?;
     state
@@ -241,7 +226,7 @@ async fn acceptable_new_password(state: &AppState, user: &UserRecord, raw: &str)
 
 async fn notify_changed(state: &AppState, user: &UserRecord) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
-    let when = state.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = crate::mail::templates::mail_time(state.now());
     let mail = render(
         Template::PasswordChanged,
         &[("app", &state.config.app_name), ("name", &name), ("when", &when)],

@@ -35,24 +35,8 @@ pub async fn prove_owner(
             message: "is required for this change".into(),
         }])),
         (Some(stored), Some(given)) => {
-            if state.hasher.verify(given, Some(stored)).await?.matches {
-                return Ok(user);
-            }
-            audit::record(
-                state.store.as_ref(),
-                state.now(),
-                event,
-                Some(user.id),
-                client,
-                Outcome::Failure,
-                json!({ "reason": "invalid_current_password" }),
-            )
-            .await;
-            Err(Error::Validation(vec![FieldError {
-                field: "current_password".into(),
-                code: "invalid_current_password",
-                message: "is not your current password".into(),
-            }]))
+            check_current_password(state, &user, stored, given, event, client).await?;
+            Ok(user)
         }
         (None, _) => {
             let window = state.config.mfa_step_up_window;
@@ -68,4 +52,34 @@ pub async fn prove_owner(
             ))
         }
     }
+}
+
+/// `Ok` when `given` is the password `stored` is the hash of; otherwise the failure is written
+/// to the audit log as a failed `event` and answered as a field error on `current_password`.
+pub async fn check_current_password(
+    state: &AppState,
+    user: &UserRecord,
+    stored: &str,
+    given: &Password,
+    event: &str,
+    client: &ClientInfo,
+) -> Result<()> {
+    if state.hasher.verify(given, Some(stored)).await?.matches {
+        return Ok(());
+    }
+    audit::record(
+        state.store.as_ref(),
+        state.now(),
+        event,
+        Some(user.id),
+        client,
+        Outcome::Failure,
+        json!({ "reason": "invalid_current_password" }),
+    )
+    .await;
+    Err(Error::Validation(vec![FieldError {
+        field: "current_password".into(),
+        code: "invalid_current_password",
+        message: "is not your current password".into(),
+    }]))
 }

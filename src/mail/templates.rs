@@ -90,6 +90,11 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// A moment as mails write it: `2026-12-02 14:05 UTC`.
+pub fn mail_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 pub fn render(template: Template, vars: &[(&str, &str)]) -> Rendered {
     let (text_src, html_src) = template.sources();
     let text_full = substitute(text_src, vars, |v| v.to_string());

@@ -277,7 +277,7 @@ pub async fn regenerate_recovery_codes(
 
 async fn notify(state: &AppState, user: &UserRecord, template: Template, method: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
-    let when = state.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = crate::mail::templates::mail_time(state.now());
     let mail = render(
         template,
         &[
