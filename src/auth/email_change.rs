@@ -142,6 +142,15 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
         .one_time_token_by_hash(TokenPurpose::EmailChange, &token.hash())
         .await?
         .ok_or_else(invalid)?;
+    // An account an admin locked after the link was sent stays as it is until unlocked.
+    if let Some(user) = state.store.user_by_id(link.user_id).await? {
+        if !user.is_active {
+            return Err(Error::forbidden(
+                "account_disabled",
+                "this account is disabled; nothing was changed (the link works again once an admin unlocks it)",
+            ));
+        }
+    }
     let changed = match state.store.confirm_email_change(link.id, now).await {
         Ok(Some(changed)) => changed,
         Ok(None) => return Err(spent(&link, now)),

@@ -92,6 +92,7 @@ pub struct ConfirmEmailChangeRequest {
     responses(
         (status = 200, description = "The account signs in with the new address from now on", body = MessageResponse),
         (status = 400, description = "`invalid_token`, `token_used`, `token_expired` or `token_revoked`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_disabled`: an admin locked the account; the link works again once it is unlocked", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`: another account has the address by now; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The token is missing", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -212,6 +212,18 @@ async fn an_address_taken_before_the_link_is_used_is_refused(backend: Backend) {
     assert_eq!(app.login(OLD, PASSWORD).await.status(), 200);
 }
 
+async fn a_locked_account_keeps_its_address_until_unlocked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, token) = pending_change(&app).await;
+    let id = app.state.store.user_by_email(OLD).await.unwrap().unwrap().id;
+    let store = &app.state.store;
+    store.lock_user(id, &[], app.state.now()).await.unwrap();
+    expect_problem(confirm(&app, &token).await, 403, "account_disabled").await;
+    store.unlock_user(id, app.state.now()).await.unwrap();
+    assert_eq!(confirm(&app, &token).await.status(), 200);
+    assert_eq!(app.login(NEW, PASSWORD).await.status(), 200);
+}
+
 async fn the_mailed_page_shows_a_button_and_only_its_post_spends_the_link(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, token) = pending_change(&app).await;
@@ -286,6 +298,7 @@ both!(
     the_link_expires,
     links_mailed_to_the_old_address_stop_working,
     an_address_taken_before_the_link_is_used_is_refused,
+    a_locked_account_keeps_its_address_until_unlocked,
     the_mailed_page_shows_a_button_and_only_its_post_spends_the_link,
     an_mfa_user_needs_a_recent_second_factor,
     an_account_without_a_password_needs_a_fresh_provider_sign_in,
