@@ -24,13 +24,6 @@ use crate::mail::templates::{render, Template};
 use crate::store::{AccountChange, UserRecord};
 use serde_json::{json, Value};
 
-/// What a deletion attempt came to.
-pub enum Deletion {
-    Deleted,
-    NotFound,
-    LastAdmin,
-}
-
 /// The caller deletes their own account.
 pub async fn delete_own(
     state: &AppState,
@@ -40,11 +33,11 @@ pub async fn delete_own(
 ) -> Result<()> {
     let user = reauthentication::prove_owner(state, caller, current_password, "account_deleted", client).await?;
     match delete(state, &user).await? {
-        Deletion::Deleted | Deletion::NotFound => {
+        AccountChange::Changed { .. } | AccountChange::NotFound => {
             record(state, &user, client, Outcome::Success, json!({ "by": "self" })).await;
             Ok(())
         }
-        Deletion::LastAdmin => {
+        AccountChange::LastAdmin => {
             record(
                 state,
                 &user,
@@ -58,17 +51,16 @@ pub async fn delete_own(
     }
 }
 
-/// Deletes `user` and tells their address. Audit is the caller's: it knows who asked.
-pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Deletion> {
+/// Deletes `user` and, if it was deleted, tells their address. Audit is the caller's: it knows
+/// who asked.
+pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<AccountChange> {
     let now = state.now();
-    match state
+    let change = state
         .store
         .delete_user(user.id, &access::admin_roles(state), now)
-        .await?
-    {
-        AccountChange::NotFound => return Ok(Deletion::NotFound),
-        AccountChange::LastAdmin => return Ok(Deletion::LastAdmin),
-        AccountChange::Changed { .. } => {}
+        .await?;
+    if !matches!(change, AccountChange::Changed { .. }) {
+        return Ok(change);
     }
     state
         .store
@@ -81,7 +73,7 @@ pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Deleti
         &[("app", &state.config.app_name), ("name", &name), ("when", &when)],
     );
     state.outbox.enqueue(&user.email, mail).await?;
-    Ok(Deletion::Deleted)
+    Ok(change)
 }
 
 async fn record(state: &AppState, user: &UserRecord, client: &ClientInfo, outcome: Outcome, details: Value) {

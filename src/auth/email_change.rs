@@ -79,10 +79,7 @@ pub async fn send_change_mails(
         .await;
         return Ok(());
     }
-    state
-        .store
-        .revoke_one_time_tokens(user.id, &[TokenPurpose::EmailChange], now)
-        .await?;
+    cancel_pending(state, user.id).await?;
     let token = OpaqueToken::generate();
     let ttl = cfg.verification_link_ttl;
     state
@@ -142,14 +139,13 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
         .one_time_token_by_hash(TokenPurpose::EmailChange, &token.hash())
         .await?
         .ok_or_else(invalid)?;
+    let user = state.store.user_by_id(link.user_id).await?.ok_or_else(invalid)?;
     // An account an admin locked after the link was sent stays as it is until unlocked.
-    if let Some(user) = state.store.user_by_id(link.user_id).await? {
-        if !user.is_active {
-            return Err(Error::forbidden(
-                "account_disabled",
-                "this account is disabled; nothing was changed (the link works again once an admin unlocks it)",
-            ));
-        }
+    if !user.is_active {
+        return Err(Error::forbidden(
+            "account_disabled",
+            "this account is disabled; nothing was changed (the link works again once an admin unlocks it)",
+        ));
     }
     let changed = match state.store.confirm_email_change(link.id, now).await {
         Ok(Some(changed)) => changed,
@@ -166,20 +162,18 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
         .store
         .revoke_one_time_tokens(changed.user_id, &MAILED_TO_OLD_ADDRESS, now)
         .await?;
-    if let Some(user) = state.store.user_by_id(changed.user_id).await? {
-        let name = user.first_name.clone().unwrap_or_default();
-        let when = crate::mail::templates::mail_time(now);
-        let mail = render(
-            Template::EmailChanged,
-            &[
-                ("app", &state.config.app_name),
-                ("name", &name),
-                ("new_email", &changed.new_email),
-                ("when", &when),
-            ],
-        );
-        state.outbox.enqueue(&changed.old_email, mail).await?;
-    }
+    let name = user.first_name.clone().unwrap_or_default();
+    let when = crate::mail::templates::mail_time(now);
+    let mail = render(
+        Template::EmailChanged,
+        &[
+            ("app", &state.config.app_name),
+            ("name", &name),
+            ("new_email", &changed.new_email),
+            ("when", &when),
+        ],
+    );
+    state.outbox.enqueue(&changed.old_email, mail).await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -193,8 +187,8 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
     Ok(())
 }
 
-/// Ends every pending change of the account (its password just changed: whoever asked for
-/// them may have been an intruder who knew the old one).
+/// Ends every pending change of the account: before a newer request, and when its password
+/// changes (whoever asked may have been an intruder who knew the old one).
 pub async fn cancel_pending(state: &AppState, user_id: Uuid) -> Result<()> {
     state
         .store

@@ -17,7 +17,7 @@
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
-use crate::auth::account_deletion::{self, Deletion};
+use crate::auth::account_deletion;
 use crate::auth::admin::access::{self, last_admin};
 use crate::auth::sessions::AuthUser;
 use crate::domain::{AccountStatus, AdminReason, Paging, RoleName, SearchText};
@@ -282,8 +282,8 @@ pub async fn delete(state: &AppState, actor: &AuthUser, target: Uuid, client: &C
     }
     let user = state.store.user_by_id(target).await?.ok_or_else(user_not_found)?;
     match account_deletion::delete(state, &user).await? {
-        Deletion::NotFound => Err(user_not_found()),
-        Deletion::LastAdmin => {
+        AccountChange::NotFound => Err(user_not_found()),
+        AccountChange::LastAdmin => {
             audit_action(
                 state,
                 "account_deleted",
@@ -296,7 +296,7 @@ pub async fn delete(state: &AppState, actor: &AuthUser, target: Uuid, client: &C
             .await;
             Err(last_admin())
         }
-        Deletion::Deleted => {
+        AccountChange::Changed { .. } => {
             audit_action(
                 state,
                 "account_deleted",
