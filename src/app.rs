@@ -219,17 +219,76 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let retention = tokio::spawn(self.state.audit_retention.clone().run(stop_rx.clone()));
         let worker = tokio::spawn(self.worker.run(stop_rx));
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-            })
-            .await
-            .context("server error")?;
+        serve(
+            self.listener,
+            self.router,
+            to_std(self.state.config.http_header_timeout),
+            shutdown,
+        )
+        .await;
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = retention.await;
         Ok(())
     }
+}
+
+fn to_std(d: chrono::Duration) -> std::time::Duration {
+    d.to_std().unwrap_or(std::time::Duration::from_secs(10))
+}
+
+/// The accept loop: HTTP/1 and HTTP/2 with a header-read timeout (a connection whose request
+/// headers do not arrive in time is closed), and graceful shutdown that lets in-flight
+/// requests finish. The request timeout itself is a middleware (`http::middleware`).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.as_mut() => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req)
+        });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    graceful.shutdown().await;
 }

@@ -53,6 +53,9 @@ pub enum Error {
     AccountLocked { retry_after_secs: u64 },
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// The request (body included) took longer than `HTTP_REQUEST_TIMEOUT`.
+    #[error("the request took too long to arrive or to answer; send it again")]
+    RequestTimeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -110,6 +113,7 @@ impl Error {
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +128,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::RateLimited { .. } => "rate_limited",
             Error::AccountLocked { .. } => "account_locked",
+            Error::RequestTimeout => "request_timeout",
             Error::Internal(_) => "internal_error",
             Error::FieldConflict(e) => e.code,
             Error::BadRequest { code, .. }

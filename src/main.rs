@@ -44,6 +44,12 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Remove every second factor and recovery code of an account (its owner lost them, or
+    /// someone else enrolled one). Ends the account's sessions, mails the owner, audited.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -100,6 +106,7 @@ async fn main() -> std::process::ExitCode {
             role,
             password_stdin,
         }) => admin_create(config, &email, &role, password_stdin).await,
+        Command::Admin(AdminCommand::ResetMfa { email }) => admin_reset_mfa(config, &email).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -150,6 +157,36 @@ async fn admin_create(config: Config, email: &str, role: &str, password_stdin: b
         AdminOutcome::RoleChanged { from } => println!("{} ({}): role {from} -> {role}", user.email, user.id),
         AdminOutcome::Unchanged => println!("{} ({}) already has role {role}", user.email, user.id),
     }
+    Ok(())
+}
+
+async fn admin_reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
+    use gatehouse::auth::mfa::reset::{reset, ResetBy};
+    let email = gatehouse::domain::Email::parse(email).map_err(|e| anyhow::anyhow!("--email {}", e.message))?;
+    let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
+    store.migrate().await?;
+    let user = store
+        .user_by_email(&email.canonical())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no account has the address {email}"))?;
+    let client = gatehouse::http::extract::ClientInfo {
+        ip: None,
+        user_agent: Some("gatehouse admin reset-mfa".into()),
+    };
+    let ended = reset(
+        store.as_ref(),
+        &gatehouse::clock::SystemClock,
+        &config.app_name,
+        &user,
+        ResetBy::Cli,
+        &client,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{} ({}): two-step sign-in removed, {ended} session(s) ended; the owner is mailed once gatehouse runs",
+        user.email, user.id
+    );
     Ok(())
 }
 

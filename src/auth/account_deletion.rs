@@ -62,10 +62,7 @@ pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Accoun
     if !matches!(change, AccountChange::Changed { .. }) {
         return Ok(change);
     }
-    state
-        .store
-        .clear_login_failures(crate::auth::lockout::Subject::user(user.id).as_str(), None)
-        .await?;
+    crate::auth::lockout::clear_all(state, user).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(now);
     let mail = render(

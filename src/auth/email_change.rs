@@ -27,8 +27,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// Tokens mailed to the address an account leaves: they stop working when it leaves.
-const MAILED_TO_OLD_ADDRESS: [TokenPurpose; 6] = [
+const MAILED_TO_OLD_ADDRESS: [TokenPurpose; 7] = [
     TokenPurpose::PasswordReset,
+    TokenPurpose::AccountUnlock,
     TokenPurpose::EmailVerificationLink,
     TokenPurpose::EmailVerificationCode,
     TokenPurpose::MfaEmailCode,

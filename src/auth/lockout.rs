@@ -12,8 +12,9 @@
 //!   to wait for the period to pass.
 //! - While locked, passwords are not checked at all, so guessing during a lock learns nothing.
 //!
-//! Unknown accounts lock exactly like real ones (counted under a keyed hash of the name tried),
-//! so a locked answer does not reveal whether an account exists. Only real owners get mail.
+//! Failures are counted under a keyed hash of the name tried, for unknown and real accounts
+//! alike, so a locked answer does not reveal whether an account exists, nor which username
+//! and address belong together. Only real owners get mail.
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
@@ -22,6 +23,7 @@ use crate::domain::{Email, Username};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
+use crate::ratelimit::Limit;
 use crate::store::{LoginFailure, NewOneTimeToken, TokenPurpose, UserRecord};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
@@ -49,32 +51,41 @@ impl Default for LockoutSettings {
     }
 }
 
-/// What failures are counted under: the account's id, or for a name with no account a keyed
-/// hash of the name (never the name itself).
+/// What failures are counted under: a keyed hash of the name that was typed (an address or a
+/// username, in canonical form), never the name itself and never the account's id. Whether or
+/// not an account exists, and whether a username and an address belong to the same account,
+/// therefore makes no difference an attacker can observe: each name typed has its own count.
+/// An account is reachable under its address and its username, so its owner's unlock (and an
+/// admin's) lifts the locks on both ([`Subject::all_of`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject(String);
 
 impl Subject {
-    pub fn of(state: &AppState, user: Option<&UserRecord>, identifier: &str) -> Subject {
-        match user {
-            Some(u) => Self::user(u.id),
-            None => {
-                let canonical = if identifier.contains('@') {
-                    Email::parse(identifier).map(|e| e.canonical()).ok()
-                } else {
-                    Username::parse(identifier).map(|u| u.canonical()).ok()
-                }
-                .unwrap_or_else(|| identifier.trim().to_lowercase());
-                let mut mac = Hmac::<Sha256>::new_from_slice(&state.secrets.rate_limit_key)
-                    .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-                mac.update(canonical.as_bytes());
-                Subject(format!("unknown:{}", hex::encode(&mac.finalize().into_bytes()[..16])))
-            }
+    /// The subject of the name typed at sign-in.
+    pub fn of(state: &AppState, identifier: &str) -> Subject {
+        let canonical = if identifier.contains('@') {
+            Email::parse(identifier)
+                .map(|e| format!("email:{}", e.canonical()))
+                .ok()
+        } else {
+            Username::parse(identifier)
+                .map(|u| format!("username:{}", u.canonical()))
+                .ok()
         }
+        .unwrap_or_else(|| format!("raw:{}", identifier.trim().to_lowercase()));
+        let mut mac = Hmac::<Sha256>::new_from_slice(&state.secrets.rate_limit_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(canonical.as_bytes());
+        Subject(format!("name:{}", hex::encode(&mac.finalize().into_bytes()[..16])))
     }
 
-    pub fn user(id: Uuid) -> Subject {
-        Subject(id.to_string())
+    /// Every name `user` signs in with: its address and, if it has one, its username.
+    pub fn all_of(state: &AppState, user: &UserRecord) -> Vec<Subject> {
+        let mut subjects = vec![Self::of(state, &user.email)];
+        if let Some(username) = &user.username {
+            subjects.push(Self::of(state, username));
+        }
+        subjects
     }
 
     pub fn as_str(&self) -> &str {
@@ -82,6 +93,31 @@ impl Subject {
     }
 }
 
+/// Lifts every failed-login lock on `user`, for every client (the unlock link, an admin's
+/// unlock, account deletion).
+pub async fn clear_all(state: &AppState, user: &UserRecord) -> Result<()> {
+    for subject in Subject::all_of(state, user) {
+        state.store.clear_login_failures(subject.as_str(), None).await?;
+    }
+    Ok(())
+}
+
+/// Counts one password attempt against `RATE_LIMIT_LOGIN` (per name typed and client network).
+pub async fn count_attempt(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<()> {
+    state
+        .limits
+        .check(Limit::Login, &format!("{}|{}", subject.as_str(), network_of(client)))
+        .await
+}
+
+/// What failures from one client are counted under: its IPv4 address or its IPv6 /64 (a
+/// client holds a whole /64, so four addresses of one network are one client, as for the
+/// per-IP rate limit).
+fn network_of(client: &ClientInfo) -> String {
+    client.limit_subject()
+}
+
+/// The address shown to the owner in the lock mail.
 fn ip_of(client: &ClientInfo) -> &str {
     client.ip.as_deref().unwrap_or("unknown")
 }
@@ -97,26 +133,28 @@ pub async fn active_lock(state: &AppState, subject: &Subject, client: &ClientInf
     let now = state.now();
     let until = state
         .store
-        .login_locked_until(subject.as_str(), ip_of(client), now)
+        .login_locked_until(subject.as_str(), &network_of(client), now)
         .await?;
     Ok(until.map(|until| locked(until, now)))
 }
 
 /// Counts a failed sign-in; when it locks, audits the lock and mails the owner an unlock link.
+/// Answers whether this failure locked the subject (for this client or for everyone).
 pub async fn record_failure(
     state: &AppState,
     subject: &Subject,
     user: Option<&UserRecord>,
     client: &ClientInfo,
-) -> Result<()> {
+) -> Result<bool> {
     let now = state.now();
     let settings = &state.config.lockout;
     let lock_until = now + settings.duration;
+    let network = network_of(client);
     let change = state
         .store
         .record_login_failure(&LoginFailure {
             subject: subject.as_str(),
-            ip: ip_of(client),
+            ip: &network,
             now,
             stale_before: now - settings.duration,
             ip_threshold: settings.threshold,
@@ -125,7 +163,7 @@ pub async fn record_failure(
         })
         .await?;
     if !(change.ip_locked || change.all_locked) {
-        return Ok(());
+        return Ok(false);
     }
     let scope = if change.all_locked { "account" } else { "ip" };
     audit::record(
@@ -146,7 +184,7 @@ pub async fn record_failure(
         };
         send_unlock_mail(state, user, client, failures, lock_until).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A successful sign-in: the count from this address and over all addresses is forgotten. A
@@ -155,7 +193,7 @@ pub async fn record_failure(
 pub async fn reset(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<()> {
     state
         .store
-        .clear_login_failures(subject.as_str(), Some(ip_of(client)))
+        .clear_login_failures(subject.as_str(), Some(&network_of(client)))
         .await?;
     Ok(())
 }
@@ -208,6 +246,12 @@ pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &C
         .one_time_token_by_hash(TokenPurpose::AccountUnlock, &token.hash())
         .await?
         .ok_or_else(|| Error::bad_request("invalid_token", "this unlock link is not valid"))?;
+    if record.revoked_at.is_some() {
+        return Err(Error::bad_request(
+            "token_revoked",
+            "this unlock link no longer works (the account's address or password changed since it was sent): sign in as usual, or wait for the lock to end",
+        ));
+    }
     if !state.store.consume_one_time_token(record.id, now).await? {
         return Err(if record.expires_at <= now {
             Error::bad_request(
@@ -218,10 +262,9 @@ pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &C
             Error::bad_request("token_used", "this unlock link was already used: sign in as usual")
         });
     }
-    state
-        .store
-        .clear_login_failures(Subject::user(record.user_id).as_str(), None)
-        .await?;
+    if let Some(user) = state.store.user_by_id(record.user_id).await? {
+        clear_all(state, &user).await?;
+    }
     audit::record(
         state.store.as_ref(),
         now,

@@ -14,7 +14,6 @@ use crate::auth::{lockout, sessions};
 use crate::domain::{Email, Password, Username};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
-use crate::ratelimit::Limit;
 use crate::store::UserRecord;
 use serde_json::json;
 
@@ -28,7 +27,7 @@ pub async fn login(
     let user = find_account(state, identifier).await?;
     // A running lock is answered before any password is checked (guesses during a lock learn
     // nothing), and before the rate limit, so a locked account says why it is refused.
-    let subject = lockout::Subject::of(state, user.as_ref(), identifier);
+    let subject = lockout::Subject::of(state, identifier);
     if let Some(locked) = lockout::active_lock(state, &subject, client).await? {
         audit::record(
             state.store.as_ref(),
@@ -42,11 +41,7 @@ pub async fn login(
         .await;
         return Err(locked);
     }
-    let ip = client.ip.as_deref().unwrap_or("unknown");
-    state
-        .limits
-        .check(Limit::Login, &format!("{}|{ip}", subject.as_str()))
-        .await?;
+    lockout::count_attempt(state, &subject, client).await?;
     let verification = state
         .hasher
         .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))

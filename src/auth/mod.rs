@@ -8,6 +8,7 @@ pub mod email_change;
 pub mod keys;
 pub mod lockout;
 pub mod login;
+pub mod mail_limit;
 pub mod mfa;
 pub mod oauth;
 pub mod password;

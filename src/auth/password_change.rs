@@ -114,6 +114,14 @@ pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, cl
         .user_by_id(record.user_id)
         .await?
         .ok_or_else(|| reset_token_error("invalid_token"))?;
+    // A link mailed before an admin locked the account must not change its password: the lock
+    // holds until an admin lifts it (the link works again afterwards, while it lives).
+    if !user.is_active {
+        return Err(Error::forbidden(
+            "account_disabled",
+            "this account is disabled; contact the administrator",
+        ));
+    }
     let password = acceptable_new_password(state, &user, new_password).await?;
     let phc = state.hasher.hash(&password).await?;
     // Spend the token only now, so a refused password leaves the link usable; the conditional
@@ -163,8 +171,16 @@ pub async fn change(
             "this account has no password yet (it signs in through a provider); use forgot-password to set one",
         ));
     };
-    crate::auth::reauthentication::check_current_password(state, &user, stored, current, "password_change", client)
-        .await?;
+    crate::auth::reauthentication::check_current_password(
+        state,
+        caller,
+        &user,
+        stored,
+        current,
+        "password_change",
+        client,
+    )
+    .await?;
     let password = acceptable_new_password(state, &user, new_password).await?;
     let phc = state.hasher.hash(&password).await?;
     state

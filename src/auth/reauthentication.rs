@@ -6,6 +6,7 @@
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
+use crate::auth::lockout;
 use crate::auth::sessions::AuthUser;
 use crate::domain::{FieldError, Password};
 use crate::error::{Error, Result};
@@ -35,7 +36,7 @@ pub async fn prove_owner(
             message: "is required for this change".into(),
         }])),
         (Some(stored), Some(given)) => {
-            check_current_password(state, &user, stored, given, event, client).await?;
+            check_current_password(state, caller, &user, stored, given, event, client).await?;
             Ok(user)
         }
         (None, _) => {
@@ -54,17 +55,61 @@ pub async fn prove_owner(
     }
 }
 
+/// For turning on the first second factor of an account without MFA: the current password,
+/// or a sign-in within `MFA_STEP_UP_WINDOW`. A stolen access token is otherwise enough to put
+/// an authenticator the thief holds on the account and keep its owner out for good.
+pub async fn prove_recent_owner(
+    state: &AppState,
+    caller: &AuthUser,
+    user: &UserRecord,
+    current_password: Option<&Password>,
+    event: &str,
+    client: &ClientInfo,
+) -> Result<()> {
+    if let (Some(stored), Some(given)) = (user.password_hash.as_deref(), current_password) {
+        return check_current_password(state, caller, user, stored, given, event, client).await;
+    }
+    let window = state.config.mfa_step_up_window;
+    if state.now() - caller.auth_time <= window {
+        return Ok(());
+    }
+    let minutes = window.num_minutes().max(1);
+    Err(Error::forbidden(
+        "reauthentication_required",
+        if user.password_hash.is_some() {
+            format!(
+                "send your current password as current_password, or sign in again and retry within {minutes} minutes"
+            )
+        } else {
+            format!("sign in again through your provider, then retry within {minutes} minutes")
+        },
+    ))
+}
+
 /// `Ok` when `given` is the password `stored` is the hash of; otherwise the failure is written
 /// to the audit log as a failed `event` and answered as a field error on `current_password`.
+///
+/// A session must not become a password-guessing oracle: each attempt counts in the login rate
+/// limit (`RATE_LIMIT_LOGIN`) and each wrong one in the failed-login lockout of the account's
+/// address, exactly as a wrong password at sign-in. The wrong guess that locks also ends the
+/// session it came from (its owner signs in again, with the unlock link if needed); while a
+/// lock runs no password is checked.
 pub async fn check_current_password(
     state: &AppState,
+    caller: &AuthUser,
     user: &UserRecord,
     stored: &str,
     given: &Password,
     event: &str,
     client: &ClientInfo,
 ) -> Result<()> {
+    let subject = lockout::Subject::of(state, &user.email);
+    if let Some(locked) = lockout::active_lock(state, &subject, client).await? {
+        return Err(locked);
+    }
+    lockout::count_attempt(state, &subject, client).await?;
     if state.hasher.verify(given, Some(stored)).await?.matches {
+        lockout::reset(state, &subject, client).await?;
         return Ok(());
     }
     audit::record(
@@ -77,6 +122,19 @@ pub async fn check_current_password(
         json!({ "reason": "invalid_current_password" }),
     )
     .await;
+    if lockout::record_failure(state, &subject, Some(user), client).await? {
+        state.store.revoke_session(caller.session_id, state.now()).await?;
+        audit::record(
+            state.store.as_ref(),
+            state.now(),
+            "session_revoked",
+            Some(user.id),
+            client,
+            Outcome::Success,
+            json!({ "session_id": caller.session_id, "reason": "too_many_wrong_passwords" }),
+        )
+        .await;
+    }
     Err(Error::Validation(vec![FieldError {
         field: "current_password".into(),
         code: "invalid_current_password",

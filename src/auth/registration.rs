@@ -6,7 +6,8 @@
 //! account gets a mail saying someone tried to sign up with it. Answering `409` would let anyone
 //! test which addresses have accounts, which the login, resend and reset endpoints are careful
 //! not to reveal. Only a taken *username* gets `409 username_taken`: a user choosing a public
-//! name must be told it is taken, and a username is not a contact address.
+//! name must be told it is taken, and a username is not a contact address. It is checked first,
+//! so a taken username answers `409` whether or not the address is registered.
 
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
@@ -52,6 +53,13 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
     let now = state.now();
     let password_hash = state.hasher.hash(&reg.password).await?;
     let canonical = reg.email.canonical();
+    // The username is checked before the address: with a taken username the answer is the same
+    // `409 username_taken` whether or not the address has an account.
+    if let Some(username) = &reg.username {
+        if state.store.user_by_username(&username.canonical()).await?.is_some() {
+            return Err(crate::auth::profile::username_taken());
+        }
+    }
     if state.store.user_by_email(&canonical).await?.is_some() {
         return notify_existing_account(state, &reg.email, client).await;
     }
@@ -93,8 +101,15 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
 }
 
 async fn notify_existing_account(state: &AppState, email: &Email, client: &ClientInfo) -> Result<()> {
-    let mail = render(Template::AccountExists, &[("app", &state.config.app_name)]);
-    state.outbox.enqueue(email.as_str(), mail).await?;
+    // Over the per-address mail cap the notice is skipped, not refused: the answer must stay the
+    // `201` a new account gets.
+    if crate::auth::mail_limit::count_mail_to(state, &email.canonical())
+        .await
+        .is_ok()
+    {
+        let mail = render(Template::AccountExists, &[("app", &state.config.app_name)]);
+        state.outbox.enqueue(email.as_str(), mail).await?;
+    }
     let user_id = state.store.user_by_email(&email.canonical()).await?.map(|u| u.id);
     audit::record(
         state.store.as_ref(),

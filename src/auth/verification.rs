@@ -135,12 +135,9 @@ pub async fn verify_with_code(state: &AppState, email: &Email, code: &NumericCod
                     json!({ "method": "code", "attempts": attempts }),
                 )
                 .await;
-                if attempts >= state.config.max_code_attempts {
-                    return Err(Error::bad_request(
-                        "too_many_attempts",
-                        "too many wrong codes; this code no longer works, ask for a new one",
-                    ));
-                }
+                // The code dies after `MAX_CODE_ATTEMPTS` wrong guesses, but the answer stays
+                // `invalid_code`: an unknown address has no code to exhaust, so a different
+                // answer here would tell which addresses have accounts.
             }
             Err(invalid_code())
         }

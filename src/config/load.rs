@@ -236,6 +236,19 @@ impl Config {
             audit_export_path: r.raw("AUDIT_EXPORT_PATH").map(std::path::PathBuf::from),
             single_session: r.bool("SINGLE_SESSION", d.single_session),
             new_device_alerts: r.bool("NEW_DEVICE_ALERTS", d.new_device_alerts),
+            mail_log_only: r.bool("MAIL_LOG_ONLY", d.mail_log_only),
+            http_header_timeout: r.duration(
+                "HTTP_HEADER_TIMEOUT",
+                d.http_header_timeout,
+                Duration::seconds(1),
+                Duration::minutes(5),
+            ),
+            http_request_timeout: r.duration(
+                "HTTP_REQUEST_TIMEOUT",
+                d.http_request_timeout,
+                Duration::seconds(1),
+                Duration::minutes(10),
+            ),
             metrics_token: r
                 .optional("METRICS_TOKEN", "at least 16 characters without spaces", |v| {
                     (v.len() >= 16 && !v.contains(char::is_whitespace)).then(|| v.to_string())
@@ -246,6 +259,12 @@ impl Config {
             r.problems.push(
                 "REFRESH_TOKEN_COOKIE=true needs an https PUBLIC_URL (a refresh token must not travel in clear text); plain http is accepted only for localhost".into(),
             );
+        }
+        if config.smtp_url.is_none() && !config.is_loopback() && !config.mail_log_only {
+            r.problems.push(format!(
+                "SMTP_URL is unset and PUBLIC_URL ({}) is not this machine: mails would be written to the log, reset links and codes included, instead of reaching users. Set SMTP_URL (smtp://user:pass@host:587), or MAIL_LOG_ONLY=true for a development deployment",
+                config.public_url
+            ));
         }
         for builtin in ["github", "facebook"] {
             if config.oidc_providers.iter().any(|p| p.name == builtin) {
@@ -378,6 +397,7 @@ fn rate_limits(r: &mut Reader<'_>, d: &crate::ratelimit::RateLimitSettings) -> c
         register: rate("RATE_LIMIT_REGISTER", d.register),
         password_reset: rate("RATE_LIMIT_PASSWORD_RESET", d.password_reset),
         email: rate("RATE_LIMIT_EMAIL", d.email),
+        mail_per_address: rate("RATE_LIMIT_MAIL_PER_ADDRESS", d.mail_per_address),
         per_ip: rate("RATE_LIMIT_PER_IP", d.per_ip),
     }
 }

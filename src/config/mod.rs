@@ -114,6 +114,16 @@ pub struct Config {
     /// `NEW_DEVICE_ALERTS`: mail the user when they sign in from a device (browser and system,
     /// or app) none of their earlier sessions came from.
     pub new_device_alerts: bool,
+    /// `MAIL_LOG_ONLY`: without `SMTP_URL`, write mails (links and codes included) to the log
+    /// instead of sending them. Development only: gatehouse refuses to start without `SMTP_URL`
+    /// when `PUBLIC_URL` is not this machine, unless this is `true`.
+    pub mail_log_only: bool,
+    /// `HTTP_HEADER_TIMEOUT`: a client has this long to send a request's headers, so that slow
+    /// clients (slowloris) cannot hold connections open.
+    pub http_header_timeout: Duration,
+    /// `HTTP_REQUEST_TIMEOUT`: a request (its body read and the answer) must be done within this;
+    /// later it is answered `408 request_timeout`.
+    pub http_request_timeout: Duration,
     /// `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. Unset, it is
     /// open, so it must only be reachable from the internal network.
     pub metrics_token: Option<SecretString>,
@@ -206,6 +216,9 @@ impl Default for Config {
             audit_export_path: None,
             single_session: false,
             new_device_alerts: true,
+            mail_log_only: false,
+            http_header_timeout: Duration::seconds(10),
+            http_request_timeout: Duration::seconds(30),
             metrics_token: None,
         }
     }

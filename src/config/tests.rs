@@ -176,7 +176,8 @@ fn refresh_token_cookies_need_https_except_on_localhost() {
     assert!(text.contains("REFRESH_TOKEN_COOKIE"), "{text}");
     assert!(load(&[
         ("REFRESH_TOKEN_COOKIE", "true"),
-        ("PUBLIC_URL", "https://auth.example.com")
+        ("PUBLIC_URL", "https://auth.example.com"),
+        ("SMTP_URL", "smtp://mail.example.com:587"),
     ])
     .is_ok());
 }
@@ -224,7 +225,11 @@ fn durations_parse_with_units() {
 
 #[test]
 fn links_are_built_from_public_url() {
-    let c = load(&[("PUBLIC_URL", "https://auth.example.com/base/")]).unwrap();
+    let c = load(&[
+        ("PUBLIC_URL", "https://auth.example.com/base/"),
+        ("MAIL_LOG_ONLY", "true"),
+    ])
+    .unwrap();
     assert_eq!(
         c.public_link("/verify-email", &[("token", "a b")]),
         "https://auth.example.com/base/verify-email?token=a+b"
@@ -266,4 +271,34 @@ fn invalid_roles_stop_start_up_naming_the_setting() {
         "{text}"
     );
     assert!(text.contains("ROLE_PERMISSIONS gives permissions to admin"), "{text}");
+}
+
+#[test]
+fn a_public_deployment_without_smtp_refuses_to_start_unless_told_mail_goes_to_the_log() {
+    let text = load(&[("PUBLIC_URL", "https://auth.example.com")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("SMTP_URL is unset") && text.contains("MAIL_LOG_ONLY=true"),
+        "{text}"
+    );
+    assert!(load(&[("PUBLIC_URL", "https://auth.example.com"), ("MAIL_LOG_ONLY", "true")]).is_ok());
+    assert!(load(&[
+        ("PUBLIC_URL", "https://auth.example.com"),
+        ("SMTP_URL", "smtp://mail.example.com:587")
+    ])
+    .is_ok());
+    // On this machine (development) mail in the log is the default.
+    assert!(load(&[("PUBLIC_URL", "http://localhost:8080")]).is_ok());
+}
+
+#[test]
+fn http_timeouts_default_and_load() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.http_header_timeout, Duration::seconds(10));
+    assert_eq!(c.http_request_timeout, Duration::seconds(30));
+    let c = load(&[("HTTP_HEADER_TIMEOUT", "5s"), ("HTTP_REQUEST_TIMEOUT", "2m")]).unwrap();
+    assert_eq!(c.http_header_timeout, Duration::seconds(5));
+    assert_eq!(c.http_request_timeout, Duration::minutes(2));
+    assert!(load(&[("HTTP_HEADER_TIMEOUT", "0s")]).is_err());
 }

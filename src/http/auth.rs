@@ -244,10 +244,12 @@ pub struct EmailRequest {
     ))]
 async fn resend_verification(
     State(state): State<AppState>,
+    client: ClientInfo,
     Json(body): Json<EmailRequest>,
 ) -> Result<impl IntoResponse> {
     mail_request::accept(
         &state,
+        &client,
         body.email.as_deref(),
         Limit::Email,
         "a verification mail",

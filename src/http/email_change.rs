@@ -65,7 +65,7 @@ async fn change_email(
     f.finish()?;
     let new_email = new_email.ok_or_else(|| Error::Internal(anyhow::anyhow!("validated new_email is missing")))?;
     let account = email_change::authorize(&state, &user, &new_email, current.as_ref(), &client).await?;
-    state.limits.check(Limit::Email, &new_email.canonical()).await?;
+    crate::auth::mail_limit::count_request(&state, Limit::Email, &new_email.canonical(), &client).await?;
     // Off the request, so a taken and a free address answer in the same time.
     tokio::spawn(async move {
         if let Err(e) = email_change::send_change_mails(&state, &account, &new_email, &client).await {

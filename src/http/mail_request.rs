@@ -3,19 +3,21 @@
 //! request, answer `202` with the same words whether or not the address has an account.
 //!
 //! The work runs in a task of its own so that known and unknown addresses answer in the same
-//! time; the limit is counted per address submitted (existing or not), so a `429` reveals
-//! nothing either.
+//! time; the limits are counted per address submitted (existing or not; see
+//! [`crate::auth::mail_limit`]), so a `429` reveals nothing either.
 
 use super::auth::{Fields, MessageResponse};
 use crate::app::AppState;
 use crate::domain::Email;
 use crate::error::Result;
+use crate::http::extract::ClientInfo;
 use crate::ratelimit::Limit;
 use axum::http::StatusCode;
 use std::future::Future;
 
 pub async fn accept<F, Fut>(
     state: &AppState,
+    client: &ClientInfo,
     email: Option<&str>,
     limit: Limit,
     what: &'static str,
@@ -30,7 +32,7 @@ where
     let email = f.take("email", email, Email::parse);
     f.finish()?;
     if let Some(email) = email {
-        state.limits.check(limit, &email.canonical()).await?;
+        crate::auth::mail_limit::count_request(state, limit, &email.canonical(), client).await?;
         let work = job(state.clone(), email);
         tokio::spawn(async move {
             if let Err(e) = work.await {

@@ -7,7 +7,7 @@ use crate::auth::mfa::enrol::{self, Enrolment, RecoveryCodes};
 use crate::auth::mfa::{otp_login, Method};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{AuthUser, TokenPair};
-use crate::domain::{Email, Invalid};
+use crate::domain::{Email, Invalid, Password};
 use crate::error::{Problem, Result};
 use crate::http::auth::{EmailRequest, Fields, MessageResponse};
 use crate::http::cookies;
@@ -61,6 +61,9 @@ fn parse_token(raw: &str) -> std::result::Result<OpaqueToken, Invalid> {
 pub struct EnableRequest {
     /// `totp` (authenticator app) or `email`.
     pub method: Option<String>,
+    /// Needed to turn on the first factor unless the session signed in within
+    /// `MFA_STEP_UP_WINDOW` (a stolen access token must not be enough to enrol).
+    pub current_password: Option<String>,
 }
 
 /// Start enrolling a second factor. `totp` answers with the secret, the `otpauth://` URI and a
@@ -69,20 +72,25 @@ pub struct EnableRequest {
     responses(
         (status = 200, description = "Enrolment started", body = Enrolment),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`mfa_step_up_required`: MFA is already on and the token's second factor is not recent", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required`: MFA is already on and the token's second factor is not recent; `reauthentication_required`: the first factor needs `current_password` or a sign-in within `MFA_STEP_UP_WINDOW`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`mfa_already_enabled` for this method", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`method` missing or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`method` missing or unknown; `current_password` wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`account_locked` or `rate_limited`: too many wrong passwords", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn enable(
     State(state): State<AppState>,
     user: AuthUser,
+    client: ClientInfo,
     Json(body): Json<EnableRequest>,
 ) -> Result<axum::Json<Enrolment>> {
     let mut f = Fields::default();
     let method = f.take("method", body.method.as_deref(), parse_method);
+    let current_password = body.current_password.as_deref().map(Password::for_verification);
     f.finish()?;
     match method {
-        Some(method) => Ok(axum::Json(enrol::enable(&state, &user, method).await?)),
+        Some(method) => Ok(axum::Json(
+            enrol::enable(&state, &user, method, current_password.as_ref(), &client).await?,
+        )),
         None => Err(crate::error::Error::field("method", "required", "is required")),
     }
 }
@@ -272,9 +280,14 @@ async fn recovery_codes(
         (status = 202, description = "If the address has a confirmed account, a code is on its way", body = MessageResponse),
         (status = 422, description = "The email is missing or malformed", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn otp_request(State(state): State<AppState>, Json(body): Json<EmailRequest>) -> Result<impl IntoResponse> {
+async fn otp_request(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(body): Json<EmailRequest>,
+) -> Result<impl IntoResponse> {
     mail_request::accept(
         &state,
+        &client,
         body.email.as_deref(),
         Limit::Email,
         "a sign-in code mail",

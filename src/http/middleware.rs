@@ -34,6 +34,23 @@ pub async fn log_internal_errors(request: Request, next: Next) -> Response {
     response
 }
 
+/// Answers `408 request_timeout` when a request (reading its body included) is not done within
+/// `HTTP_REQUEST_TIMEOUT`; the connection is closed after it, so a client trickling a body
+/// cannot hold a worker. Dropping the handler rolls back any transaction it had open.
+pub async fn request_timeout(limit: std::time::Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = crate::error::Error::RequestTimeout.into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
 /// OWASP secure headers. HTML pages get their own stricter CSP in `pages`.
 pub async fn security_headers(https: bool, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

@@ -130,12 +130,20 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-cache"),
         ));
     let https = state.config.public_url.scheme() == "https";
+    let request_timeout = state
+        .config
+        .http_request_timeout
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(30));
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(pages::router())
         .merge(docs)
         .fallback(|| async { Error::not_found("not_found", "no such endpoint; see /docs for the API").into_response() })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::request_timeout(request_timeout, req, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             client_ip::client_ip,

@@ -68,6 +68,7 @@ async fn forgot_password(
 ) -> Result<impl IntoResponse> {
     mail_request::accept(
         &state,
+        &client.clone(),
         body.email.as_deref(),
         Limit::PasswordReset,
         "a password reset mail",

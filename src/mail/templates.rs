@@ -18,6 +18,9 @@ pub enum Template {
     EmailInUse,
     AccountDeleted,
     NewDeviceSignIn,
+    MfaRecoveryCodes,
+    MfaReset,
+    IdentityLinked,
 }
 
 impl Template {
@@ -78,6 +81,18 @@ impl Template {
             Template::NewDeviceSignIn => (
                 include_str!("templates/new_device_sign_in.txt"),
                 include_str!("templates/new_device_sign_in.html"),
+            ),
+            Template::MfaRecoveryCodes => (
+                include_str!("templates/mfa_recovery_codes.txt"),
+                include_str!("templates/mfa_recovery_codes.html"),
+            ),
+            Template::MfaReset => (
+                include_str!("templates/mfa_reset.txt"),
+                include_str!("templates/mfa_reset.html"),
+            ),
+            Template::IdentityLinked => (
+                include_str!("templates/identity_linked.txt"),
+                include_str!("templates/identity_linked.html"),
             ),
         }
     }

@@ -2,12 +2,14 @@
 //! does not answer.
 
 use super::{Decision, Hit};
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Mutex;
 
-/// Above this many keys, keys with nothing left in their window are dropped on the next hit,
-/// so a flood of distinct addresses cannot grow memory without bound.
-const PRUNE_ABOVE: usize = 50_000;
+/// Expired keys removed per hit at most. Each hit adds at most one entry to the expiry queue,
+/// so removing a few more than that keeps memory bounded by what is really inside a window,
+/// at a small fixed cost per request (no sweep over every key under the lock).
+const PRUNE_PER_HIT: usize = 8;
 
 struct Entry {
     window_ms: i64,
@@ -16,17 +18,25 @@ struct Entry {
 }
 
 #[derive(Default)]
+struct Counters {
+    entries: HashMap<String, Entry>,
+    /// When each key may have nothing left in its window (its newest request leaves it), soonest
+    /// first. A key can be in here more than once; a stale entry finds the key still busy and
+    /// is dropped.
+    expiries: BinaryHeap<Reverse<(i64, String)>>,
+}
+
+#[derive(Default)]
 pub(crate) struct MemoryCounters {
-    entries: Mutex<HashMap<String, Entry>>,
+    inner: Mutex<Counters>,
 }
 
 impl MemoryCounters {
     pub(crate) fn hit(&self, hit: &Hit) -> Decision {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() > PRUNE_ABOVE {
-            entries.retain(|_, e| e.times.back().is_some_and(|t| *t > hit.now_ms - e.window_ms));
-        }
-        let entry = entries.entry(hit.key.clone()).or_insert_with(|| Entry {
+        let mut guard = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let counters = &mut *guard;
+        counters.prune(hit.now_ms);
+        let entry = counters.entries.entry(hit.key.clone()).or_insert_with(|| Entry {
             window_ms: hit.window_ms,
             times: VecDeque::new(),
         });
@@ -35,10 +45,42 @@ impl MemoryCounters {
         }
         if entry.times.len() < hit.limit as usize {
             entry.times.push_back(hit.now_ms);
+            counters
+                .expiries
+                .push(Reverse((hit.now_ms + hit.window_ms, hit.key.clone())));
             Decision::Allowed
         } else {
             Decision::Refused {
                 oldest_ms: entry.times.front().copied().unwrap_or(hit.now_ms),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.inner.lock().map(|c| c.entries.len()).unwrap_or(0)
+    }
+}
+
+impl Counters {
+    /// Drops up to [`PRUNE_PER_HIT`] keys whose every counted request has left its window.
+    fn prune(&mut self, now_ms: i64) {
+        for _ in 0..PRUNE_PER_HIT {
+            match self.expiries.peek() {
+                Some(Reverse((at, _))) if *at <= now_ms => {}
+                _ => return,
+            }
+            let Some(Reverse((_, key))) = self.expiries.pop() else {
+                return;
+            };
+            // A later request of the same key may have been counted since (its own expiry is
+            // queued too): the key goes only once its newest request has left the window.
+            let idle = self
+                .entries
+                .get(&key)
+                .is_some_and(|e| e.times.back().is_none_or(|newest| newest + e.window_ms <= now_ms));
+            if idle {
+                self.entries.remove(&key);
             }
         }
     }
@@ -81,5 +123,31 @@ mod tests {
             ..at(5)
         };
         assert_eq!(c.hit(&other), Decision::Allowed);
+    }
+
+    #[test]
+    fn keys_whose_window_has_passed_are_forgotten_a_few_at_a_time() {
+        let c = MemoryCounters::default();
+        for n in 0..100 {
+            c.hit(&Hit {
+                key: format!("login:{n}"),
+                ..at(0)
+            });
+        }
+        assert_eq!(c.keys(), 100);
+        // Still inside the window: nothing is dropped.
+        c.hit(&Hit {
+            key: "login:busy".into(),
+            ..at(59_999)
+        });
+        assert_eq!(c.keys(), 101);
+        // Each later hit drops a few idle keys, never the busy one.
+        for t in 0..20 {
+            c.hit(&Hit {
+                key: "login:busy".into(),
+                ..at(60_000 + t)
+            });
+        }
+        assert_eq!(c.keys(), 1);
     }
 }

@@ -98,11 +98,15 @@ pub struct RateLimitSettings {
     pub login: Option<Rate>,
     /// `RATE_LIMIT_REGISTER`: registrations per IP.
     pub register: Option<Rate>,
-    /// `RATE_LIMIT_PASSWORD_RESET`: reset mails asked for per address.
+    /// `RATE_LIMIT_PASSWORD_RESET`: reset mails asked for per address and client network.
     pub password_reset: Option<Rate>,
-    /// `RATE_LIMIT_EMAIL`: other mails asked for per address (new verification mail,
-    /// sign-in codes).
+    /// `RATE_LIMIT_EMAIL`: other mails asked for per address and client network (new
+    /// verification mail, sign-in codes), and MFA codes per account.
     pub email: Option<Rate>,
+    /// `RATE_LIMIT_MAIL_PER_ADDRESS`: mails of every kind asked for one address, from anywhere.
+    /// Looser than the two above, which count per client network so that strangers cannot use
+    /// up the owner's allowance; this cap stops many networks together from flooding a mailbox.
+    pub mail_per_address: Option<Rate>,
     /// `RATE_LIMIT_PER_IP`: every API request per IP, whatever the route.
     pub per_ip: Option<Rate>,
 }
@@ -114,6 +118,7 @@ impl Default for RateLimitSettings {
             register: Some(Rate::per_minute(3)),
             password_reset: Some(Rate::per_hour(3)),
             email: Some(Rate::per_hour(5)),
+            mail_per_address: Some(Rate::per_hour(20)),
             per_ip: Some(Rate::per_minute(50)),
         }
     }
@@ -127,6 +132,7 @@ impl RateLimitSettings {
             register: None,
             password_reset: None,
             email: None,
+            mail_per_address: None,
             per_ip: None,
         }
     }
@@ -139,6 +145,7 @@ pub enum Limit {
     Register,
     PasswordReset,
     Email,
+    MailPerAddress,
     PerIp,
 }
 
@@ -149,6 +156,7 @@ impl Limit {
             Limit::Register => "register",
             Limit::PasswordReset => "password_reset",
             Limit::Email => "email",
+            Limit::MailPerAddress => "mail_per_address",
             Limit::PerIp => "per_ip",
         }
     }
@@ -158,8 +166,9 @@ impl Limit {
         match self {
             Limit::Login => "sign-in attempts for this account from your network",
             Limit::Register => "registrations from your network",
-            Limit::PasswordReset => "password-reset requests for this address",
-            Limit::Email => "mails asked for this address",
+            Limit::PasswordReset => "password-reset requests for this address from your network",
+            Limit::Email => "mails asked for this address from your network",
+            Limit::MailPerAddress => "mails asked for this address",
             Limit::PerIp => "requests from your network",
         }
     }
@@ -170,6 +179,7 @@ impl Limit {
             Limit::Register => settings.register,
             Limit::PasswordReset => settings.password_reset,
             Limit::Email => settings.email,
+            Limit::MailPerAddress => settings.mail_per_address,
             Limit::PerIp => settings.per_ip,
         }
     }

@@ -123,6 +123,12 @@ async fn verified_email_links_to_the_existing_account(backend: Backend) {
     let tokens = app.signed_in("social@example.com").await;
     let me: Value = app.me(&tokens.access).await.json().await.unwrap();
     assert_eq!(signed_in_user_id(&app).await, me["id"].as_str().unwrap());
+    // The owner hears of it: from now on that provider account signs them in.
+    let notice = app.mail_to("social@example.com", 1).await;
+    assert!(notice.subject.contains("corp sign-in was added"), "{}", notice.subject);
+    // Signing in again with it is not a new link: no second mail.
+    signed_in_user_id(&app).await;
+    assert_eq!(app.smtp.messages_to("social@example.com").len(), 2);
     // The password still works too.
     assert_eq!(app.login("social@example.com", PASSWORD).await.status(), 200);
 }
@@ -266,6 +272,11 @@ async fn redirect_to_outside_the_allow_list_is_refused(backend: Backend) {
     expect_problem(r, 400, "redirect_not_allowed").await;
     let r = app
         .get("/api/auth/oauth/corp?redirect_to=https%3A%2F%2Fapp.test%2Felsewhere")
+        .await;
+    expect_problem(r, 400, "redirect_not_allowed").await;
+    // The allowed prefix `/welcome` ends at a path segment: `/welcome-admin` is elsewhere.
+    let r = app
+        .get("/api/auth/oauth/corp?redirect_to=https%3A%2F%2Fapp.test%2Fwelcome-admin")
         .await;
     expect_problem(r, 400, "redirect_not_allowed").await;
     // An allowed one receives the code.

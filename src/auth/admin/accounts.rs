@@ -177,10 +177,9 @@ pub async fn unlock(
         AccountChange::LastAdmin => Err(last_admin()),
         AccountChange::Changed { previous, .. } => {
             // Lift every failed-login lock too (what the owner's unlock link does).
-            state
-                .store
-                .clear_login_failures(crate::auth::lockout::Subject::user(target).as_str(), None)
-                .await?;
+            if let Some(user) = state.store.user_by_id(target).await? {
+                crate::auth::lockout::clear_all(state, &user).await?;
+            }
             audit_action(
                 state,
                 "account_unlocked",
@@ -268,6 +267,23 @@ pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, c
         json!({ "reason": "admin", "sessions_revoked": ended }),
     )
     .await;
+    Ok(ended)
+}
+
+/// Removes the account's MFA (see [`crate::auth::mfa::reset`]).
+pub async fn reset_mfa(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
+    use crate::auth::mfa::reset::{reset, ResetBy};
+    let user = state.store.user_by_id(target).await?.ok_or_else(user_not_found)?;
+    let ended = reset(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.config.app_name,
+        &user,
+        ResetBy::Admin(actor.user_id),
+        client,
+    )
+    .await?;
+    state.outbox.wake();
     Ok(ended)
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-const CHALLENGES: [TokenPurpose; 3] = [
+pub(crate) const CHALLENGES: [TokenPurpose; 3] = [
     TokenPurpose::MfaChallengeAfterPassword,
     TokenPurpose::MfaChallengeAfterEmailOtp,
     TokenPurpose::MfaChallengeAfterOAuth,
@@ -131,6 +131,7 @@ pub async fn send_code(state: &AppState, presented: &OpaqueToken) -> Result<()> 
     if !methods_after(state, &user, purpose).await?.contains(&Method::Email) {
         return Err(codes::method_not_enrolled(Method::Email));
     }
+    codes::count_code_mail(state, &user).await?;
     codes::send_email_code(state, &user, TokenPurpose::MfaEmailCode, CodeUse::SignIn).await
 }
 
@@ -201,6 +202,7 @@ pub async fn send_code_to_caller(state: &AppState, caller: &AuthUser) -> Result<
     {
         return Err(codes::method_not_enrolled(Method::Email));
     }
+    codes::count_code_mail(state, &user).await?;
     codes::send_email_code(state, &user, TokenPurpose::MfaEmailCode, CodeUse::Confirm).await
 }
 

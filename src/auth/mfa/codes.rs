@@ -36,6 +36,17 @@ impl CodeUse {
     }
 }
 
+/// Counts a code mail asked for by whoever holds an `mfa_token` or a session against
+/// `RATE_LIMIT_EMAIL` per account and the per-address mail cap, so that neither can flood the
+/// owner's mailbox. (The passwordless request is counted per address and network instead.)
+pub async fn count_code_mail(state: &AppState, user: &UserRecord) -> Result<()> {
+    state
+        .limits
+        .check(crate::ratelimit::Limit::Email, &format!("mfa-code|{}", user.id))
+        .await?;
+    crate::auth::mail_limit::count_mail_to(state, &user.email_canonical).await
+}
+
 /// Issues a new 6-digit code of `purpose` (earlier live ones stop working) and mails it.
 pub async fn send_email_code(state: &AppState, user: &UserRecord, purpose: TokenPurpose, why: CodeUse) -> Result<()> {
     let now = state.now();

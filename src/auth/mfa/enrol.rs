@@ -4,7 +4,9 @@ use super::codes::{self, CodeUse};
 use super::{require_step_up, totp, user_gone, Method};
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
+use crate::auth::reauthentication;
 use crate::auth::sessions::AuthUser;
+use crate::domain::Password;
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
@@ -43,10 +45,24 @@ async fn load_user(state: &AppState, caller: &AuthUser) -> Result<UserRecord> {
 }
 
 /// Starts enrolling `method`: a pending factor plus the TOTP secret, or a mailed code.
-pub async fn enable(state: &AppState, caller: &AuthUser, method: Method) -> Result<Enrolment> {
+///
+/// Adding a factor to an account that already has MFA needs the step-up. The *first* factor
+/// needs the current password or a recent sign-in ([`reauthentication::prove_recent_owner`]):
+/// otherwise a stolen access token could enrol the thief's authenticator, keep the recovery
+/// codes and lock the owner out.
+pub async fn enable(
+    state: &AppState,
+    caller: &AuthUser,
+    method: Method,
+    current_password: Option<&Password>,
+    client: &ClientInfo,
+) -> Result<Enrolment> {
     let user = load_user(state, caller).await?;
-    // Adding a factor to an account that already has MFA is a security change too.
-    require_step_up(state, caller, &user)?;
+    if user.mfa_enabled {
+        require_step_up(state, caller, &user)?;
+    } else {
+        reauthentication::prove_recent_owner(state, caller, &user, current_password, "mfa_enrolment", client).await?;
+    }
     let now = state.now();
     let (secret, sealed) = match method {
         Method::Totp => {
@@ -54,7 +70,10 @@ pub async fn enable(state: &AppState, caller: &AuthUser, method: Method) -> Resu
             let sealed = totp::seal(state, user.id, &secret)?;
             (Some(secret), Some(sealed))
         }
-        Method::Email => (None, None),
+        Method::Email => {
+            codes::count_code_mail(state, &user).await?;
+            (None, None)
+        }
         Method::Recovery => {
             return Err(Error::field(
                 "method",
@@ -259,6 +278,7 @@ pub async fn regenerate_recovery_codes(
     let recovery = codes::generate_recovery_codes();
     let hashes = codes::hash_recovery_codes(state, user.id, &recovery);
     state.store.replace_recovery_codes(user.id, &hashes, now).await?;
+    notify(state, &user, Template::MfaRecoveryCodes, "recovery").await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -275,7 +295,7 @@ pub async fn regenerate_recovery_codes(
     })
 }
 
-async fn notify(state: &AppState, user: &UserRecord, template: Template, method: &str) -> Result<()> {
+pub(crate) async fn notify(state: &AppState, user: &UserRecord, template: Template, method: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let mail = render(

@@ -34,12 +34,17 @@
 //!   still pass TOTP (or a recovery code) after it. A user whose only factor is email gets a
 //!   single-factor session (`amr: ["email"]`) and signs in with the password for sensitive changes.
 //! - **Recovery codes** are replaced by a new set each time an enrolment completes and on
-//!   `mfa/recovery-codes`; a password reset leaves MFA as it is (no bypass).
+//!   `mfa/recovery-codes`; a password reset leaves MFA as it is (no bypass). An admin (API or
+//!   CLI) can remove a user's MFA ([`reset`]): audited, mailed, every session ended.
+//! - **Enrolling the first factor** needs the current password or a sign-in within
+//!   `MFA_STEP_UP_WINDOW`, so a stolen access token cannot put the thief's authenticator on the
+//!   account. Every change (on, off, new recovery codes, admin reset) is mailed to the owner.
 
 pub mod challenge;
 pub mod codes;
 pub mod enrol;
 pub mod otp_login;
+pub mod reset;
 pub mod totp;
 
 use crate::app::AppState;

@@ -29,7 +29,9 @@ fn redirect_uri(state: &AppState) -> String {
 }
 
 /// `redirect_to` is honoured only when it shares origin and path prefix with an allow-list
-/// entry: anything else would make gatehouse an open redirector carrying a login code.
+/// entry: anything else would make gatehouse an open redirector carrying a login code. The
+/// prefix ends at a path segment: `https://app.example/app` allows `/app` and `/app/settings`,
+/// never `/app-admin`.
 fn allowed_redirect(state: &AppState, raw: &str) -> Result<Url> {
     let refused = || Error::bad_request("redirect_not_allowed", "redirect_to is not on OAUTH_REDIRECT_ALLOWLIST");
     let url = Url::parse(raw).map_err(|_| refused())?;
@@ -37,11 +39,19 @@ fn allowed_redirect(state: &AppState, raw: &str) -> Result<Url> {
         .config
         .oauth_redirect_allowlist
         .iter()
-        .any(|a| a.origin() == url.origin() && url.path().starts_with(a.path()));
+        .any(|a| a.origin() == url.origin() && path_within(url.path(), a.path()));
     if ok {
         Ok(url)
     } else {
         Err(refused())
+    }
+}
+
+/// `path` is `prefix` or below it, a whole segment at a time.
+fn path_within(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
     }
 }
 
@@ -189,7 +199,9 @@ async fn find_or_create_user(state: &AppState, provider: &str, profile: &Provide
                 "the provider did not share a usable email address",
             )
         })?;
-    let user = match state.store.user_by_email(&email.canonical()).await? {
+    let existing = state.store.user_by_email(&email.canonical()).await?;
+    let links_existing = existing.is_some();
+    let user = match existing {
         Some(_) if !profile.email_verified => {
             return Err(Error::conflict(
                 "email_in_use_unverified",
@@ -239,9 +251,33 @@ async fn find_or_create_user(state: &AppState, provider: &str, profile: &Provide
         })
         .await
     {
-        Ok(()) | Err(StoreError::Duplicate(_)) => Ok(user),
+        Ok(()) => {
+            if links_existing {
+                notify_linked(state, &user, provider).await?;
+            }
+            Ok(user)
+        }
+        Err(StoreError::Duplicate(_)) => Ok(user),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Tells the owner that a provider identity was linked to their account by its verified address:
+/// from now on it signs them in, so they must hear of it if it was not them.
+async fn notify_linked(state: &AppState, user: &UserRecord, provider: &str) -> Result<()> {
+    let name = user.first_name.clone().unwrap_or_default();
+    let when = crate::mail::templates::mail_time(state.now());
+    let mail = crate::mail::templates::render(
+        crate::mail::templates::Template::IdentityLinked,
+        &[
+            ("app", &state.config.app_name),
+            ("name", &name),
+            ("when", &when),
+            ("provider", provider),
+        ],
+    );
+    state.outbox.enqueue(&user.email, mail).await?;
+    Ok(())
 }
 
 fn valid_name(raw: Option<&str>) -> Option<String> {
@@ -284,4 +320,20 @@ pub async fn exchange(state: &AppState, code: &str, client: &ClientInfo) -> Resu
     }
     let pair = sessions::start_session(state, &user, &["fed"], client).await?;
     Ok(LoginOutcome::Tokens(pair))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_within;
+
+    #[test]
+    fn an_allowed_path_ends_at_a_segment() {
+        assert!(path_within("/app", "/app"));
+        assert!(path_within("/app/settings", "/app"));
+        assert!(path_within("/app/settings", "/app/"));
+        assert!(path_within("/anything", "/"));
+        assert!(!path_within("/app-admin", "/app"));
+        assert!(!path_within("/application", "/app"));
+        assert!(!path_within("/ap", "/app"));
+    }
 }

@@ -1,4 +1,4 @@
-//! `/api/admin/users`: list, view, lock, unlock, change role, end sessions.
+//! `/api/admin/users`: list, view, lock, unlock, change role, end sessions, remove MFA, delete.
 
 use super::{Authorized, QueryParams, UserId, UsersRead, UsersWrite};
 use crate::app::AppState;
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unlock_user))
         .routes(routes!(change_role))
         .routes(routes!(revoke_sessions))
+        .routes(routes!(reset_mfa))
         .routes(routes!(delete_user))
 }
 
@@ -324,6 +325,27 @@ async fn revoke_sessions(
     client: ClientInfo,
 ) -> Result<axum::Json<SessionsRevoked>> {
     let sessions_revoked = accounts::revoke_sessions(&state, &caller, id, &client).await?;
+    Ok(axum::Json(SessionsRevoked { sessions_revoked }))
+}
+
+/// Removes every second factor and recovery code of the user (they lost them, or someone else
+/// enrolled one), ends all their sessions and mails them. Audited as `mfa_reset`. Needs
+/// `users:write`.
+#[utoipa::path(delete, path = "/api/admin/users/{id}/mfa", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 200, body = SessionsRevoked),
+        (status = 400, description = "`mfa_not_enabled`: the account has no second factor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`permission_denied`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reset_mfa(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<UsersWrite>,
+    UserId(id): UserId,
+    client: ClientInfo,
+) -> Result<axum::Json<SessionsRevoked>> {
+    let sessions_revoked = accounts::reset_mfa(&state, &caller, id, &client).await?;
     Ok(axum::Json(SessionsRevoked { sessions_revoked }))
 }
 
