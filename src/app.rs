@@ -77,25 +77,23 @@ impl AppState {
             .context("could not open the database named by DATABASE_URL")?;
         store.migrate().await.context("could not apply database migrations")?;
         let clock = deps.clock;
-        let keys = KeySet::load_or_create(store.clone(), clock.clone()).await?;
+        let kek = Arc::new(crate::auth::key_encryption::KeyEncryption::new(
+            config.key_encryption_key.as_ref(),
+            config.key_encryption_key_previous.as_ref(),
+        )?);
+        if !kek.is_enabled() && !config.is_loopback() {
+            tracing::warn!(
+                "KEY_ENCRYPTION_KEY is unset: the token signing keys and server secrets are stored in clear in the database, so anyone with a copy of it (a backup, a dump) can sign access tokens and open TOTP secrets. Set KEY_ENCRYPTION_KEY (openssl rand -base64 32) from your secret manager; the next start seals them."
+            );
+        }
+        let keys = KeySet::load_or_create(store.clone(), clock.clone(), kek.clone(), config.access_token_ttl).await?;
         let tokens = TokenIssuer::new(keys, config.issuer(), config.jwt_audience.clone());
         let now = clock.now();
-        let refresh_successor_key = store
-            .get_or_create_secret(
-                "refresh_successor_key",
-                &crate::auth::secrets::random_bytes::<32>(),
-                now,
-            )
-            .await?;
-        let code_hash_key = store
-            .get_or_create_secret("code_hash_key", &crate::auth::secrets::random_bytes::<32>(), now)
-            .await?;
-        let oauth_state_key = store
-            .get_or_create_secret("oauth_state_key", &crate::auth::secrets::random_bytes::<32>(), now)
-            .await?;
-        let rate_limit_key = store
-            .get_or_create_secret("rate_limit_key", &crate::auth::secrets::random_bytes::<32>(), now)
-            .await?;
+        let refresh_successor_key =
+            crate::auth::secrets::server_secret(store.as_ref(), &kek, "refresh_successor_key", now).await?;
+        let code_hash_key = crate::auth::secrets::server_secret(store.as_ref(), &kek, "code_hash_key", now).await?;
+        let oauth_state_key = crate::auth::secrets::server_secret(store.as_ref(), &kek, "oauth_state_key", now).await?;
+        let rate_limit_key = crate::auth::secrets::server_secret(store.as_ref(), &kek, "rate_limit_key", now).await?;
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let limits = crate::ratelimit::RateLimiter::new(
             metrics.clone(),
@@ -106,9 +104,7 @@ impl AppState {
             rate_limit_key.clone(),
         )
         .await?;
-        let csrf_key = store
-            .get_or_create_secret("csrf_key", &crate::auth::secrets::random_bytes::<32>(), now)
-            .await?;
+        let csrf_key = crate::auth::secrets::server_secret(store.as_ref(), &kek, "csrf_key", now).await?;
         let oauth = crate::auth::oauth::Providers::new(&config)?;
         oauth.prefetch_discovery();
         let resolver = match config.email_domain_check {
@@ -218,6 +214,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let retention = tokio::spawn(self.state.audit_retention.clone().run(stop_rx.clone()));
+        let key_refresh = tokio::spawn(refresh_keys(self.state.tokens.keys().clone(), stop_rx.clone()));
         let worker = tokio::spawn(self.worker.run(stop_rx));
         serve(
             self.listener,
@@ -229,7 +226,25 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = retention.await;
+        let _ = key_refresh.await;
         Ok(())
+    }
+}
+
+/// Re-reads the signing keys every [`crate::auth::keys::REFRESH_EVERY`] until shutdown, so a
+/// key rotated on one instance (or by `gatehouse keys rotate`) signs everywhere within a minute.
+async fn refresh_keys(keys: KeySet, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(crate::auth::keys::REFRESH_EVERY);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = keys.reload().await {
+                    tracing::warn!(error = %format!("{e:#}"), "could not reload the signing keys; still using the ones loaded");
+                }
+            }
+            _ = stop.changed() => return,
+        }
     }
 }
 

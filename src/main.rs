@@ -1,4 +1,4 @@
-//! The `gatehouse` command: `serve` (the default) and `migrate`.
+//! The `gatehouse` command: `serve` (the default), `migrate`, `import`, `admin` and `keys`.
 
 use clap::{Parser, Subcommand};
 use gatehouse::{Application, Config, Dependencies};
@@ -29,6 +29,16 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key; every running instance signs with it within a minute. The old
+    /// key is retired but stays in the JWKS until the access tokens it signed have expired.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +117,7 @@ async fn main() -> std::process::ExitCode {
             password_stdin,
         }) => admin_create(config, &email, &role, password_stdin).await,
         Command::Admin(AdminCommand::ResetMfa { email }) => admin_reset_mfa(config, &email).await,
+        Command::Keys(KeysCommand::Rotate) => keys_rotate(config).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -157,6 +168,27 @@ async fn admin_create(config: Config, email: &str, role: &str, password_stdin: b
         AdminOutcome::RoleChanged { from } => println!("{} ({}): role {from} -> {role}", user.email, user.id),
         AdminOutcome::Unchanged => println!("{} ({}) already has role {role}", user.email, user.id),
     }
+    Ok(())
+}
+
+async fn keys_rotate(config: Config) -> anyhow::Result<()> {
+    use gatehouse::auth::key_encryption::KeyEncryption;
+    let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
+    store.migrate().await?;
+    let kek = KeyEncryption::new(
+        config.key_encryption_key.as_ref(),
+        config.key_encryption_key_previous.as_ref(),
+    )?;
+    // The keys must open with this KEY_ENCRYPTION_KEY, or the new key would be sealed under
+    // another key than the rest.
+    for record in store.signing_keys().await? {
+        kek.open_text(&record.kid, &record.private_key)?;
+    }
+    let (kid, retired) = gatehouse::auth::keys::KeySet::rotate(store.as_ref(), &kek, chrono::Utc::now()).await?;
+    println!(
+        "new signing key {kid}; {retired} earlier key(s) retired, still published in the JWKS for ACCESS_TOKEN_TTL ({}s) plus 5 minutes",
+        config.access_token_ttl.num_seconds()
+    );
     Ok(())
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod csrf;
 pub mod devices;
 pub mod email_change;
+pub mod key_encryption;
 pub mod keys;
 pub mod lockout;
 pub mod login;

@@ -237,6 +237,20 @@ impl Config {
             single_session: r.bool("SINGLE_SESSION", d.single_session),
             new_device_alerts: r.bool("NEW_DEVICE_ALERTS", d.new_device_alerts),
             mail_log_only: r.bool("MAIL_LOG_ONLY", d.mail_log_only),
+            key_encryption_key: r
+                .optional(
+                    "KEY_ENCRYPTION_KEY",
+                    "32 random bytes in base64 (make one with: openssl rand -base64 32)",
+                    |v| crate::auth::key_encryption::parse_key(v).map(|_| v.to_string()),
+                )
+                .map(SecretString::from),
+            key_encryption_key_previous: r
+                .optional(
+                    "KEY_ENCRYPTION_KEY_PREVIOUS",
+                    "the earlier KEY_ENCRYPTION_KEY (32 bytes in base64)",
+                    |v| crate::auth::key_encryption::parse_key(v).map(|_| v.to_string()),
+                )
+                .map(SecretString::from),
             http_header_timeout: r.duration(
                 "HTTP_HEADER_TIMEOUT",
                 d.http_header_timeout,

@@ -118,6 +118,12 @@ pub struct Config {
     /// instead of sending them. Development only: gatehouse refuses to start without `SMTP_URL`
     /// when `PUBLIC_URL` is not this machine, unless this is `true`.
     pub mail_log_only: bool,
+    /// `KEY_ENCRYPTION_KEY`: 32 random bytes (base64) that seal the signing keys and server
+    /// secrets in the database (`auth::key_encryption`). Unset, they are stored in clear.
+    pub key_encryption_key: Option<SecretString>,
+    /// `KEY_ENCRYPTION_KEY_PREVIOUS`: the key before, while changing it: values it sealed are
+    /// opened and sealed again with `KEY_ENCRYPTION_KEY`.
+    pub key_encryption_key_previous: Option<SecretString>,
     /// `HTTP_HEADER_TIMEOUT`: a client has this long to send a request's headers, so that slow
     /// clients (slowloris) cannot hold connections open.
     pub http_header_timeout: Duration,
@@ -217,6 +223,8 @@ impl Default for Config {
             single_session: false,
             new_device_alerts: true,
             mail_log_only: false,
+            key_encryption_key: None,
+            key_encryption_key_previous: None,
             http_header_timeout: Duration::seconds(10),
             http_request_timeout: Duration::seconds(30),
             metrics_token: None,

@@ -16,7 +16,6 @@ pub mod source;
 
 use crate::auth::mfa::totp::{seal_with, TotpSecret};
 use crate::auth::password::classify_hash;
-use crate::auth::secrets::random_bytes;
 use crate::config::Config;
 use crate::domain::{BdMobile, DateOfBirth, Email, Gender, PersonName, Username};
 use crate::store::{ImportOutcome, NewImportedUser, NewMfaFactor, NewUser, Store};
@@ -293,11 +292,11 @@ pub async fn run(
     };
     // The key that seals TOTP secrets, shared with the server (see auth::mfa::totp).
     let server_key = if valid.iter().any(|(_, u)| u.totp.is_some()) {
-        Some(
-            store
-                .get_or_create_secret("code_hash_key", &random_bytes::<32>(), now)
-                .await?,
-        )
+        let kek = crate::auth::key_encryption::KeyEncryption::new(
+            config.key_encryption_key.as_ref(),
+            config.key_encryption_key_previous.as_ref(),
+        )?;
+        Some(crate::auth::secrets::server_secret(store, &kek, "code_hash_key", now).await?)
     } else {
         None
     };

@@ -128,6 +128,13 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts `value` under `name` unless one exists, then returns the stored value, so
     /// instances starting together agree on one secret.
     async fn get_or_create_secret(&self, name: &str, value: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>>;
+    /// Rewrites a secret's stored form (sealing it under the key-encryption key); the value
+    /// it holds does not change.
+    async fn replace_secret(&self, name: &str, value: &[u8]) -> StoreResult<()>;
+    /// Rewrites a signing key's stored private half (sealing it); the key does not change.
+    async fn replace_signing_private_key(&self, kid: &str, private_key: &str) -> StoreResult<()>;
+    /// Retires every active signing key but `keep` (they stay published for verification).
+    async fn retire_signing_keys(&self, keep: &str, now: DateTime<Utc>) -> StoreResult<u64>;
 
     // --- mail outbox ---
     async fn enqueue_mail(&self, mail: &NewMail) -> StoreResult<()>;

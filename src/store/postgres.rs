@@ -232,6 +232,33 @@ impl Store for PgStore {
             .await?)
     }
 
+    async fn replace_secret(&self, name: &str, value: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE server_secrets SET value = $2 WHERE name = $1")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_signing_private_key(&self, kid: &str, private_key: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE signing_keys SET private_key = $2 WHERE kid = $1")
+            .bind(kid)
+            .bind(private_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retire_signing_keys(&self, keep: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let r = sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid <> $1 AND retired_at IS NULL")
+            .bind(keep)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn enqueue_mail(&self, m: &NewMail) -> StoreResult<()> {
         outbox::enqueue_mail(&self.pool, m).await
     }

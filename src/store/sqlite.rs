@@ -61,6 +61,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10))
             .foreign_keys(true);
+        restrict_file(options.get_filename()).map_err(sqlx::Error::Io)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(15))
@@ -72,6 +73,36 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// The database file holds password hashes and (without `KEY_ENCRYPTION_KEY`) the server's keys:
+/// it is created readable by this user only (0600), and a file left readable by others is
+/// narrowed to that. SQLite gives its `-wal` and `-shm` files the same mode.
+fn restrict_file(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path.to_string_lossy().starts_with(':') {
+            return Ok(()); // in memory
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                    tracing::warn!(path = %path.display(), "the database file was readable by other users; it is 0600 now");
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -236,6 +267,33 @@ impl Store for SqliteStore {
             .bind(name)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn replace_secret(&self, name: &str, value: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE server_secrets SET value = ?2 WHERE name = ?1")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_signing_private_key(&self, kid: &str, private_key: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE signing_keys SET private_key = ?2 WHERE kid = ?1")
+            .bind(kid)
+            .bind(private_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retire_signing_keys(&self, keep: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let r = sqlx::query("UPDATE signing_keys SET retired_at = ?2 WHERE kid <> ?1 AND retired_at IS NULL")
+            .bind(keep)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
     }
 
     async fn enqueue_mail(&self, m: &NewMail) -> StoreResult<()> {

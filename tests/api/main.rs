@@ -39,6 +39,7 @@ mod rate_limits_redis;
 mod refresh;
 mod registration;
 mod roles;
+mod security_keys;
 mod security_limits;
 mod security_mfa;
 mod security_reauth;
