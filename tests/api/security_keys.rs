@@ -48,6 +48,20 @@ async fn every_key_at_rest_is_sealed(app: &TestApp) {
     }
 }
 
+/// Serves `instance` and answers what its `GET /api/auth/me` says to `access`.
+async fn me_on(app: &TestApp, instance: Application, access: &str) -> reqwest::StatusCode {
+    let base = format!("http://{}", instance.local_addr());
+    tokio::spawn(instance.run_until(std::future::pending()));
+    let r = app
+        .client
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    r.status()
+}
+
 fn kid_of(access: &str) -> String {
     let header = access.split('.').next().unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
@@ -64,16 +78,7 @@ async fn with_a_key_encryption_key_nothing_secret_is_stored_in_clear(backend: Ba
     every_key_at_rest_is_sealed(&app).await;
     // The same key opens them again after a restart: the token still verifies there.
     let again = restart_with(&app, |_| {}).await.unwrap();
-    let base = format!("http://{}", again.local_addr());
-    tokio::spawn(again.run_until(std::future::pending()));
-    let r = app
-        .client
-        .get(format!("{base}/api/auth/me"))
-        .bearer_auth(&t.access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(me_on(&app, again, &t.access).await, 200);
 }
 
 async fn a_sealed_database_does_not_start_without_its_key(backend: Backend) {
@@ -108,18 +113,9 @@ async fn keys_stored_in_clear_are_sealed_when_the_key_is_set(backend: Backend) {
     let sealed = restart_with(&app, |c| c.key_encryption_key = Some(kek(3)))
         .await
         .unwrap();
-    let base = format!("http://{}", sealed.local_addr());
-    tokio::spawn(sealed.run_until(std::future::pending()));
     every_key_at_rest_is_sealed(&app).await;
     // Same keys, now sealed: tokens issued before still verify.
-    let r = app
-        .client
-        .get(format!("{base}/api/auth/me"))
-        .bearer_auth(&t.access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(me_on(&app, sealed, &t.access).await, 200);
 }
 
 async fn keys_rotate_makes_a_new_signing_key_and_keeps_the_old_one_published(backend: Backend) {

@@ -40,11 +40,7 @@ async fn delete_account(app: &TestApp, access: &str, current: &str) -> reqwest::
 }
 
 async fn wrong(r: reqwest::Response) {
-    let body = expect_problem(r, 422, "validation_failed").await;
-    assert_eq!(
-        field_errors(&body),
-        vec![("current_password".to_string(), "invalid_current_password".to_string())]
-    );
+    expect_invalid_current_password(r).await;
 }
 
 async fn wrong_current_passwords_lock_the_account_and_end_the_session(backend: Backend) {

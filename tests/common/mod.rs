@@ -401,6 +401,15 @@ pub async fn expect_problem(r: reqwest::Response, status: u16, code: &str) -> Va
     body
 }
 
+/// Asserts the 422 a wrong `current_password` gets (and nothing else wrong).
+pub async fn expect_invalid_current_password(r: reqwest::Response) {
+    let body = expect_problem(r, 422, "validation_failed").await;
+    assert_eq!(
+        field_errors(&body),
+        vec![("current_password".to_string(), "invalid_current_password".to_string())]
+    );
+}
+
 /// The field errors of a 422, as `(field, code)` pairs.
 pub fn field_errors(body: &Value) -> Vec<(String, String)> {
     body["errors"]
