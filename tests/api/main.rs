@@ -30,6 +30,7 @@ mod new_device;
 mod oauth;
 mod oauth_facebook;
 mod oauth_github;
+mod oauth_userinfo;
 mod operations;
 mod outbox;
 mod password_change;

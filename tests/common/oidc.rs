@@ -36,6 +36,15 @@ pub struct Behaviour {
     pub nonce: Option<String>,
     /// Sign with a key the JWKS does not publish (same `kid`).
     pub foreign_key: bool,
+    /// Like many certified providers (OIDC Core §5.4): the id_token carries `sub` only, and
+    /// `email`, `email_verified` and names come from the UserInfo endpoint.
+    pub claims_in_userinfo_only: bool,
+    /// UserInfo's `email_verified`: `None` leaves the claim out.
+    pub userinfo_email_verified: Option<bool>,
+    /// UserInfo answers another `sub` than the id_token.
+    pub userinfo_sub: Option<String>,
+    /// UserInfo answers 500.
+    pub userinfo_down: bool,
 }
 
 impl Default for Behaviour {
@@ -50,6 +59,10 @@ impl Default for Behaviour {
             expires_in: 300,
             nonce: None,
             foreign_key: false,
+            claims_in_userinfo_only: false,
+            userinfo_email_verified: Some(true),
+            userinfo_sub: None,
+            userinfo_down: false,
         }
     }
 }
@@ -95,6 +108,7 @@ impl StandInProvider {
             .route("/authorize", get(authorize))
             .route("/token", post(token))
             .route("/jwks", get(jwks))
+            .route("/userinfo", get(userinfo))
             .with_state(provider.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         provider
@@ -127,6 +141,7 @@ async fn discovery(State(p): State<StandInProvider>) -> Json<Value> {
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),
+        "userinfo_endpoint": format!("{i}/userinfo"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["EdDSA"],
@@ -171,22 +186,60 @@ async fn token(State(p): State<StandInProvider>, Form(f): Form<HashMap<String, S
         return bad("invalid_grant");
     }
     let b = p.inner.behaviour.lock().unwrap().clone();
-    let claims = json!({
+    let mut claims = json!({
         "iss": b.issuer.clone().unwrap_or_else(|| p.inner.issuer.clone()),
         "aud": b.audience.clone().unwrap_or_else(|| CLIENT_ID.into()),
         "sub": b.sub,
-        "email": b.email,
-        "email_verified": b.email_verified,
         "nonce": b.nonce.clone().unwrap_or(nonce),
         "iat": chrono::Utc::now().timestamp(),
         "exp": chrono::Utc::now().timestamp() + b.expires_in,
     });
+    if !b.claims_in_userinfo_only {
+        claims["email"] = json!(b.email);
+        claims["email_verified"] = json!(b.email_verified);
+    }
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(KID.into());
     let key = if b.foreign_key { &p.inner.foreign } else { &p.inner.key };
     let id_token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(key)).unwrap();
-    Json(json!({ "access_token": "opaque", "token_type": "Bearer", "expires_in": 300, "id_token": id_token }))
+    Json(json!({ "access_token": USERINFO_TOKEN, "token_type": "Bearer", "expires_in": 300, "id_token": id_token }))
         .into_response()
+}
+
+const USERINFO_TOKEN: &str = "stand-in-access-token";
+
+/// OIDC Core §5.3: the claims about the signed-in user, for the access token the token endpoint
+/// gave. Without `claims_in_userinfo_only` it repeats what the id_token said.
+async fn userinfo(State(p): State<StandInProvider>, headers: axum::http::HeaderMap) -> impl IntoResponse {
+    let b = p.inner.behaviour.lock().unwrap().clone();
+    if b.userinfo_down {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down").into_response();
+    }
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if bearer != Some(&format!("Bearer {USERINFO_TOKEN}")) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_token" })),
+        )
+            .into_response();
+    }
+    let mut claims = json!({
+        "sub": b.userinfo_sub.clone().unwrap_or(b.sub.clone()),
+        "email": b.email,
+    });
+    if b.claims_in_userinfo_only {
+        claims["given_name"] = json!("Karim");
+        claims["family_name"] = json!("Hossain");
+    }
+    let verified = if b.claims_in_userinfo_only {
+        b.userinfo_email_verified
+    } else {
+        Some(b.email_verified)
+    };
+    if let Some(v) = verified {
+        claims["email_verified"] = json!(v);
+    }
+    Json(claims).into_response()
 }
 
 async fn jwks(State(p): State<StandInProvider>) -> Json<Value> {

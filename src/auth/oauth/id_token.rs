@@ -25,7 +25,7 @@ pub struct IdClaims {
     pub family_name: Option<String>,
 }
 
-fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::Bool(b) => b,
         serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),

@@ -18,6 +18,9 @@ pub struct Discovery {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// OIDC Core §5.3; where providers that keep the id_token small put the profile claims.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
 }
 
 pub struct OidcProvider {
@@ -28,6 +31,23 @@ pub struct OidcProvider {
 #[derive(Deserialize)]
 struct TokenResponse {
     id_token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+}
+
+/// What gatehouse reads from the UserInfo endpoint (OIDC Core §5.3.2).
+#[derive(serde::Deserialize)]
+struct UserInfo {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    /// Missing counts as not verified.
+    #[serde(default, deserialize_with = "id_token::lenient_bool")]
+    email_verified: bool,
+    #[serde(default)]
+    given_name: Option<String>,
+    #[serde(default)]
+    family_name: Option<String>,
 }
 
 impl OidcProvider {
@@ -117,12 +137,43 @@ impl OidcProvider {
             &x.pending.nonce,
             x.now,
         )?;
-        Ok(ProviderProfile {
+        let mut profile = ProviderProfile {
             subject: claims.sub,
             email: claims.email,
             email_verified: claims.email_verified,
             first_name: claims.given_name,
             last_name: claims.family_name,
-        })
+        };
+        let incomplete = profile.email.is_none()
+            || !profile.email_verified
+            || (profile.first_name.is_none() && profile.last_name.is_none());
+        if let (true, Some(endpoint), Some(access)) = (incomplete, &discovery.userinfo_endpoint, &body.access_token) {
+            let info: UserInfo = read_json(name, x.http.get(endpoint).bearer_auth(access).send().await).await?;
+            merge_userinfo(&mut profile, info)?;
+        }
+        Ok(profile)
     }
+}
+
+/// OIDC Core §5.4: many providers return the `email` and `profile` claims from UserInfo, not in
+/// the id_token. Its `sub` must be the id_token's (§5.3.2), or the answer is about someone else.
+/// An address from UserInfo comes with UserInfo's own `email_verified` (missing: not verified).
+fn merge_userinfo(profile: &mut ProviderProfile, info: UserInfo) -> Result<()> {
+    if info.sub != profile.subject {
+        return Err(Error::unauthorized(
+            "invalid_id_token",
+            "the provider's userinfo answer names another user than its id_token",
+        ));
+    }
+    if info.email.is_some() {
+        profile.email = info.email;
+        profile.email_verified = info.email_verified;
+    }
+    if profile.first_name.is_none() {
+        profile.first_name = info.given_name;
+    }
+    if profile.last_name.is_none() {
+        profile.last_name = info.family_name;
+    }
+    Ok(())
 }
