@@ -77,10 +77,7 @@ impl AppState {
             .context("could not open the database named by DATABASE_URL")?;
         store.migrate().await.context("could not apply database migrations")?;
         let clock = deps.clock;
-        let kek = Arc::new(crate::auth::key_encryption::KeyEncryption::new(
-            config.key_encryption_key.as_ref(),
-            config.key_encryption_key_previous.as_ref(),
-        )?);
+        let kek = Arc::new(crate::auth::key_encryption::KeyEncryption::from_config(&config)?);
         if !kek.is_enabled() && !config.is_loopback() {
             tracing::warn!(
                 "KEY_ENCRYPTION_KEY is unset: the token signing keys and server secrets are stored in clear in the database, so anyone with a copy of it (a backup, a dump) can sign access tokens and open TOTP secrets. Set KEY_ENCRYPTION_KEY (openssl rand -base64 32) from your secret manager; the next start seals them."

@@ -175,15 +175,7 @@ async fn keys_rotate(config: Config) -> anyhow::Result<()> {
     use gatehouse::auth::key_encryption::KeyEncryption;
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
     store.migrate().await?;
-    let kek = KeyEncryption::new(
-        config.key_encryption_key.as_ref(),
-        config.key_encryption_key_previous.as_ref(),
-    )?;
-    // The keys must open with this KEY_ENCRYPTION_KEY, or the new key would be sealed under
-    // another key than the rest.
-    for record in store.signing_keys().await? {
-        kek.open_text(&record.kid, &record.private_key)?;
-    }
+    let kek = KeyEncryption::from_config(&config)?;
     let (kid, retired) = gatehouse::auth::keys::KeySet::rotate(store.as_ref(), &kek, chrono::Utc::now()).await?;
     println!(
         "new signing key {kid}; {retired} earlier key(s) retired, still published in the JWKS for ACCESS_TOKEN_TTL ({}s) plus 5 minutes",
@@ -205,16 +197,18 @@ async fn admin_reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
         ip: None,
         user_agent: Some("gatehouse admin reset-mfa".into()),
     };
+    let clock = std::sync::Arc::new(gatehouse::clock::SystemClock);
+    let outbox = gatehouse::mail::Outbox::new(store.clone(), clock.clone());
     let ended = reset(
         store.as_ref(),
-        &gatehouse::clock::SystemClock,
+        &outbox,
+        clock.as_ref(),
         &config.app_name,
         &user,
         ResetBy::Cli,
         &client,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .await?;
     println!(
         "{} ({}): two-step sign-in removed, {ended} session(s) ended; the owner is mailed once gatehouse runs",
         user.email, user.id

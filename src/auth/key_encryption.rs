@@ -65,6 +65,14 @@ impl KeyEncryption {
         })
     }
 
+    /// The keys `KEY_ENCRYPTION_KEY` and `KEY_ENCRYPTION_KEY_PREVIOUS` name.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        Self::new(
+            config.key_encryption_key.as_ref(),
+            config.key_encryption_key_previous.as_ref(),
+        )
+    }
+
     /// No key: values are stored (and expected) in clear.
     pub fn none() -> Self {
         Self {
@@ -156,7 +164,7 @@ impl KeyEncryption {
     }
 }
 
-/// Whether a stored binary value is sealed (for tests and `/health`-style reports).
+/// Whether a stored binary value is sealed (the tests check what reaches the database).
 pub fn is_sealed(stored: &[u8]) -> bool {
     stored.starts_with(BYTES_MARKER)
 }

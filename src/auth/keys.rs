@@ -115,8 +115,13 @@ impl KeySet {
     }
 
     /// `gatehouse keys rotate`: a new signing key, sealed like the others; every other key is
-    /// retired (it verifies and stays in the JWKS until tokens it signed have expired).
+    /// retired (it verifies and stays in the JWKS until tokens it signed have expired). Refused
+    /// unless `kek` opens the keys already stored, so the new key is never sealed under another
+    /// key than the rest.
     pub async fn rotate(store: &dyn Store, kek: &KeyEncryption, now: DateTime<Utc>) -> anyhow::Result<(String, u64)> {
+        for record in store.signing_keys().await? {
+            kek.open_text(&record.kid, &record.private_key)?;
+        }
         let record = generate(now, kek)?;
         store.insert_signing_key(&record).await?;
         let retired = store.retire_signing_keys(&record.kid, now).await?;

@@ -26,9 +26,7 @@ use crate::mail::templates::{render, Template};
 use crate::ratelimit::Limit;
 use crate::store::{LoginFailure, NewOneTimeToken, TokenPurpose, UserRecord};
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +71,8 @@ impl Subject {
                 .ok()
         }
         .unwrap_or_else(|| format!("raw:{}", identifier.trim().to_lowercase()));
-        let mut mac = Hmac::<Sha256>::new_from_slice(&state.secrets.rate_limit_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(canonical.as_bytes());
-        Subject(format!("name:{}", hex::encode(&mac.finalize().into_bytes()[..16])))
+        let digest = crate::auth::secrets::hmac_bytes(&state.secrets.rate_limit_key, &[canonical.as_bytes()]);
+        Subject(format!("name:{}", hex::encode(&digest[..16])))
     }
 
     /// Every name `user` signs in with: its address and, if it has one, its username.

@@ -292,10 +292,7 @@ pub async fn run(
     };
     // The key that seals TOTP secrets, shared with the server (see auth::mfa::totp).
     let server_key = if valid.iter().any(|(_, u)| u.totp.is_some()) {
-        let kek = crate::auth::key_encryption::KeyEncryption::new(
-            config.key_encryption_key.as_ref(),
-            config.key_encryption_key_previous.as_ref(),
-        )?;
+        let kek = crate::auth::key_encryption::KeyEncryption::from_config(config)?;
         Some(crate::auth::secrets::server_secret(store, &kek, "code_hash_key", now).await?)
     } else {
         None

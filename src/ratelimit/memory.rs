@@ -3,6 +3,7 @@
 
 use super::{Decision, Hit};
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -66,13 +67,13 @@ impl Counters {
     /// Drops up to [`PRUNE_PER_HIT`] keys whose every counted request has left its window.
     fn prune(&mut self, now_ms: i64) {
         for _ in 0..PRUNE_PER_HIT {
-            match self.expiries.peek() {
-                Some(Reverse((at, _))) if *at <= now_ms => {}
-                _ => return,
-            }
-            let Some(Reverse((_, key))) = self.expiries.pop() else {
+            let Some(soonest) = self.expiries.peek_mut() else {
                 return;
             };
+            if soonest.0 .0 > now_ms {
+                return;
+            }
+            let Reverse((_, key)) = PeekMut::pop(soonest);
             // A later request of the same key may have been counted since (its own expiry is
             // queued too): the key goes only once its newest request has left the window.
             let idle = self

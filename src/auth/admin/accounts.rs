@@ -274,17 +274,16 @@ pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, c
 pub async fn reset_mfa(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
     use crate::auth::mfa::reset::{reset, ResetBy};
     let user = state.store.user_by_id(target).await?.ok_or_else(user_not_found)?;
-    let ended = reset(
+    reset(
         state.store.as_ref(),
+        &state.outbox,
         state.clock.as_ref(),
         &state.config.app_name,
         &user,
         ResetBy::Admin(actor.user_id),
         client,
     )
-    .await?;
-    state.outbox.wake();
-    Ok(ended)
+    .await
 }
 
 /// Deletes the account (see [`crate::auth::account_deletion`]); admins delete their own

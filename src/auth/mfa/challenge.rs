@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-pub(crate) const CHALLENGES: [TokenPurpose; 3] = [
+const CHALLENGES: [TokenPurpose; 3] = [
     TokenPurpose::MfaChallengeAfterPassword,
     TokenPurpose::MfaChallengeAfterEmailOtp,
     TokenPurpose::MfaChallengeAfterOAuth,

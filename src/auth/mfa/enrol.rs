@@ -235,20 +235,7 @@ pub async fn disable(
         .await;
         return Err(codes::invalid_code());
     }
-    state.store.disable_mfa(user.id, now).await?;
-    state
-        .store
-        .revoke_one_time_tokens(
-            user.id,
-            &[
-                TokenPurpose::MfaEmailCode,
-                TokenPurpose::MfaChallengeAfterPassword,
-                TokenPurpose::MfaChallengeAfterEmailOtp,
-                TokenPurpose::MfaChallengeAfterOAuth,
-            ],
-            now,
-        )
-        .await?;
+    super::remove_factors(state.store.as_ref(), user.id, now).await?;
     notify(state, &user, Template::MfaDisabled, method.as_str()).await?;
     audit::record(
         state.store.as_ref(),
@@ -295,7 +282,7 @@ pub async fn regenerate_recovery_codes(
     })
 }
 
-pub(crate) async fn notify(state: &AppState, user: &UserRecord, template: Template, method: &str) -> Result<()> {
+async fn notify(state: &AppState, user: &UserRecord, template: Template, method: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let mail = render(

@@ -50,8 +50,9 @@ pub mod totp;
 use crate::app::AppState;
 use crate::auth::sessions::AuthUser;
 use crate::error::{Error, Result};
-use crate::store::{MfaFactorRecord, UserRecord};
+use crate::store::{MfaFactorRecord, Store, TokenPurpose, UserRecord};
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Wrong MFA codes a user may enter across all challenges before MFA is locked.
@@ -136,6 +137,22 @@ pub fn require_step_up(state: &AppState, caller: &AuthUser, user: &UserRecord) -
         "mfa_step_up_required",
         "this change needs a recent second factor: POST /api/auth/mfa/step-up with a code, then retry with the new access token",
     ))
+}
+
+/// The one-time tokens that belong to MFA: emailed codes and pending login challenges.
+const MFA_TOKENS: [TokenPurpose; 4] = [
+    TokenPurpose::MfaEmailCode,
+    TokenPurpose::MfaChallengeAfterPassword,
+    TokenPurpose::MfaChallengeAfterEmailOtp,
+    TokenPurpose::MfaChallengeAfterOAuth,
+];
+
+/// Deletes every factor and recovery code of the user and revokes MFA's live one-time tokens
+/// (the owner turning MFA off, or an admin's [`reset`]).
+pub(crate) async fn remove_factors(store: &dyn Store, user_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    store.disable_mfa(user_id, now).await?;
+    store.revoke_one_time_tokens(user_id, &MFA_TOKENS, now).await?;
+    Ok(())
 }
 
 pub(crate) fn user_gone() -> Error {

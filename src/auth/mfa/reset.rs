@@ -1,4 +1,4 @@
-//! An operator removing a user's MFA (`POST /api/admin/users/{id}/mfa/reset` and
+//! An operator removing a user's MFA (`DELETE /api/admin/users/{id}/mfa` and
 //! `gatehouse admin reset-mfa`): the way back in for an owner who lost every factor, or whose
 //! account someone else enrolled an authenticator on. A password reset deliberately leaves MFA
 //! on (it must not be a bypass), so this is the only other way off.
@@ -6,13 +6,13 @@
 //! Every session of the account ends with it (whoever enrolled the factor may hold one), the
 //! owner is mailed, and the action is audited with who did it.
 
-use super::challenge::CHALLENGES;
 use crate::audit::{self, Outcome};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::extract::ClientInfo;
 use crate::mail::templates::{mail_time, render, Template};
-use crate::store::{NewMail, Store, TokenPurpose, UserRecord};
+use crate::mail::Outbox;
+use crate::store::{Store, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -29,6 +29,7 @@ pub enum ResetBy {
 /// Answers how many sessions ended. `400 mfa_not_enabled` when there is nothing to remove.
 pub async fn reset(
     store: &dyn Store,
+    outbox: &Outbox,
     clock: &dyn Clock,
     app_name: &str,
     user: &UserRecord,
@@ -42,26 +43,14 @@ pub async fn reset(
         ));
     }
     let now = clock.now();
-    store.disable_mfa(user.id, now).await?;
-    let mut purposes = CHALLENGES.to_vec();
-    purposes.push(TokenPurpose::MfaEmailCode);
-    store.revoke_one_time_tokens(user.id, &purposes, now).await?;
+    super::remove_factors(store, user.id, now).await?;
     let sessions_revoked = store.revoke_user_sessions(user.id, None, now).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let mail = render(
         Template::MfaReset,
         &[("app", app_name), ("name", &name), ("when", &mail_time(now))],
     );
-    store
-        .enqueue_mail(&NewMail {
-            id: Uuid::new_v4(),
-            recipient: user.email.clone(),
-            subject: mail.subject,
-            text_body: mail.text,
-            html_body: mail.html,
-            created_at: now,
-        })
-        .await?;
+    outbox.enqueue(&user.email, mail).await?;
     let details = match by {
         ResetBy::Admin(actor) => json!({ "by": "admin", "actor_id": actor, "sessions_revoked": sessions_revoked }),
         ResetBy::Cli => json!({ "by": "cli", "sessions_revoked": sessions_revoked }),
