@@ -262,14 +262,8 @@ async fn oauth_callback_sets_secure_cookies_in_cookie_mode(backend: Backend) {
     })
     .await;
     let r = app.get("/api/auth/oauth/corp").await;
-    let state_cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let state_cookie = crate::oauth::state_cookie(&r);
+    let authorize = crate::oauth::location(&r);
     let back = app.client.get(authorize).send().await.unwrap();
     let callback = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
     let r = app

@@ -19,11 +19,12 @@ async fn spawn(backend: Backend) -> (TestApp, StandInProvider) {
     (app, provider)
 }
 
-fn location(r: &reqwest::Response) -> url::Url {
+pub(crate) fn location(r: &reqwest::Response) -> url::Url {
     url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap()
 }
 
-fn state_cookie(r: &reqwest::Response) -> String {
+/// The state cookie a sign-in start sets (asserting it is HttpOnly), as a `Cookie` header value.
+pub(crate) fn state_cookie(r: &reqwest::Response) -> String {
     let raw = r.headers()["set-cookie"].to_str().unwrap();
     assert!(raw.contains("HttpOnly"), "{raw}");
     raw.split(';').next().unwrap().to_string()

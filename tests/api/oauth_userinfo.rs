@@ -5,6 +5,7 @@
 use crate::both;
 use crate::common::oidc::{Behaviour, StandInProvider};
 use crate::common::{expect_problem, Backend, TestApp};
+use crate::oauth::{location, state_cookie};
 use serde_json::{json, Value};
 
 const SUCCESS_URL: &str = "https://app.test/signed-in";
@@ -25,29 +26,21 @@ async fn spawn(backend: Backend, behaviour: Behaviour) -> (TestApp, StandInProvi
     (app, provider)
 }
 
-fn location(r: &reqwest::Response) -> url::Url {
-    url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap()
-}
-
-/// Through the provider to gatehouse's callback: its answer.
-async fn callback(app: &TestApp) -> reqwest::Response {
+/// Through the provider, up to the request back to gatehouse's callback.
+async fn callback_request(app: &TestApp) -> reqwest::RequestBuilder {
     let r = app.get("/api/auth/oauth/corp").await;
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = state_cookie(&r);
     let back = app.client.get(location(&r)).send().await.unwrap();
     let query = location(&back).query().unwrap_or_default().to_string();
-    app.send(
-        app.client
-            .get(app.url(&format!("/api/auth/oauth/callback?{query}")))
-            .header("cookie", cookie),
-    )
-    .await
+    app.client
+        .get(app.url(&format!("/api/auth/oauth/callback?{query}")))
+        .header("cookie", cookie)
+}
+
+/// The callback's answer (a 5xx fails the test).
+async fn callback(app: &TestApp) -> reqwest::Response {
+    app.send(callback_request(app).await).await
 }
 
 /// A whole sign-in; the account's `/me`.
@@ -129,23 +122,8 @@ async fn userinfo_down_is_a_503_with_a_code(backend: Backend) {
         },
     )
     .await;
-    let r = app.client.get(app.url("/api/auth/oauth/corp")).send().await.unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let back = app.client.get(location(&r)).send().await.unwrap();
-    let query = location(&back).query().unwrap_or_default().to_string();
-    let r = app
-        .client
-        .get(app.url(&format!("/api/auth/oauth/callback?{query}")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    // The one 5xx a test expects: the provider's outage, reported as such.
+    let r = callback_request(&app).await.send().await.unwrap();
     expect_problem(r, 503, "provider_unavailable").await;
 }
 

@@ -62,6 +62,17 @@ async fn me_on(app: &TestApp, instance: Application, access: &str) -> reqwest::S
     r.status()
 }
 
+/// The `kid`s `/.well-known/jwks.json` publishes.
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn kid_of(access: &str) -> String {
     let header = access.split('.').next().unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
@@ -153,30 +164,15 @@ async fn keys_rotate_makes_a_new_signing_key_and_keeps_the_old_one_published(bac
     let new_kid = kid_of(&after.access);
     assert_ne!(new_kid, old_kid);
     assert_eq!(app.me(&before.access).await.status(), 200, "old tokens still verify");
-    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert!(
-        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
-        "{kids:?}"
-    );
+    let kids = published_kids(&app).await;
+    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
     every_key_at_rest_is_sealed(&app).await;
 
     // Once every token the old key signed has expired, it leaves the JWKS.
     app.advance(app.state.config.access_token_ttl + chrono::Duration::minutes(6));
     app.state.tokens.keys().reload().await.unwrap();
-    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert_eq!(kids, vec![new_kid.as_str()]);
+    let kids = published_kids(&app).await;
+    assert_eq!(kids, vec![new_kid]);
 }
 
 #[cfg(unix)]
