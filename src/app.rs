@@ -37,7 +37,7 @@ pub struct ServerSecrets {
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
     pub hasher: PasswordHasher,
     pub tokens: TokenIssuer,

@@ -27,7 +27,7 @@ impl Outcome {
 }
 
 pub async fn record(
-    store: &dyn Store,
+    store: &Store,
     now: DateTime<Utc>,
     event_type: &str,
     user_id: Option<Uuid>,
@@ -48,7 +48,7 @@ pub async fn record(
         },
         details: details.to_string(),
     };
-    if let Err(e) = store.record_audit_event(&event).await {
+    if let Err(e) = store.audit().record(&event).await {
         tracing::error!(error = %e, event_type, "could not write audit event");
     }
 }

@@ -190,7 +190,8 @@ async fn admin_reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
     store.migrate().await?;
     let user = store
-        .user_by_email(&email.canonical())
+        .users()
+        .by_email(&email.canonical())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no account has the address {email}"))?;
     let client = gatehouse::http::extract::ClientInfo {

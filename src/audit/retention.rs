@@ -30,7 +30,7 @@ const INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Clone)]
 pub struct AuditRetention {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     keep: Option<Duration>,
@@ -83,7 +83,7 @@ impl<'a> ExportedEvent<'a> {
 
 impl AuditRetention {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         keep: Option<Duration>,
@@ -120,14 +120,14 @@ impl AuditRetention {
         let _one_at_a_time = self.running.lock().await;
         let mut report = SweepReport::default();
         if let Some(window) = self.forget_login_failures_after {
-            report.login_failures_pruned = self.store.prune_login_failures(self.clock.now() - window).await?;
+            report.login_failures_pruned = self.store.lockout().prune(self.clock.now() - window).await?;
         }
         let Some(keep) = self.keep else {
             return Ok(report);
         };
         let cutoff = self.clock.now() - keep;
         loop {
-            let batch = self.store.audit_events_before(cutoff, BATCH).await?;
+            let batch = self.store.audit().before(cutoff, BATCH).await?;
             if batch.is_empty() {
                 break;
             }
@@ -135,7 +135,7 @@ impl AuditRetention {
                 report.exported += export(path.clone(), &batch).await? as u64;
             }
             let ids: Vec<Uuid> = batch.iter().map(|e| e.id).collect();
-            let deleted = self.store.delete_audit_events(&ids).await?;
+            let deleted = self.store.audit().delete(&ids).await?;
             report.deleted += deleted;
             self.metrics.audit_events_removed(deleted);
             if (batch.len() as i64) < BATCH {

@@ -57,7 +57,8 @@ pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Accoun
     let now = state.now();
     let change = state
         .store
-        .delete_user(user.id, &access::admin_roles(state), now)
+        .accounts()
+        .delete(user.id, &access::admin_roles(state), now)
         .await?;
     if !matches!(change, AccountChange::Changed { .. }) {
         return Ok(change);

@@ -29,7 +29,7 @@ pub enum AdminOutcome {
 /// Gives `email` the role `role`: an existing account is promoted; with `password`, a missing
 /// account is created (email taken as verified: the operator vouches for it).
 pub async fn create_admin(
-    store: &dyn Store,
+    store: &Store,
     config: &Config,
     clock: &dyn Clock,
     email: &str,
@@ -49,13 +49,13 @@ pub async fn create_admin(
         ip: None,
         user_agent: Some("gatehouse admin create".into()),
     };
-    if let Some(user) = store.user_by_email(&email.canonical()).await? {
+    if let Some(user) = store.users().by_email(&email.canonical()).await? {
         if user.role == role {
             return Ok((user, AdminOutcome::Unchanged));
         }
         // As through the admin API, the account's sessions end: their tokens carry the old role.
         // No last-admin guard here: the CLI is how an operator repairs the roles.
-        let sessions_revoked = match store.change_user_role(user.id, role, &[], now).await? {
+        let sessions_revoked = match store.accounts().change_role(user.id, role, &[], now).await? {
             crate::store::AccountChange::Changed { sessions_revoked, .. } => sessions_revoked,
             _ => bail!("the account {email} disappeared while its role was changed"),
         };
@@ -70,7 +70,7 @@ pub async fn create_admin(
         )
         .await;
         let from = user.role.clone();
-        let user = store.user_by_id(user.id).await?.context("the account disappeared")?;
+        let user = store.users().by_id(user.id).await?.context("the account disappeared")?;
         return Ok((user, AdminOutcome::RoleChanged { from }));
     }
     let Some(raw) = password else {
@@ -87,7 +87,8 @@ pub async fn create_admin(
     let password = Password::parse(raw, &ctx).map_err(|e| anyhow::anyhow!("the password {}", e.message))?;
     let hasher = PasswordHasher::new(1)?;
     let user = store
-        .create_user(&NewUser::with_confirmed_email(
+        .users()
+        .create(&NewUser::with_confirmed_email(
             &email,
             role,
             Some(hasher.hash(&password).await?),

@@ -68,7 +68,8 @@ async fn alert(
 ) -> anyhow::Result<()> {
     let earlier = state
         .store
-        .earlier_session_user_agents(user.id, session, RECENT_SESSIONS)
+        .sessions()
+        .earlier_user_agents(user.id, session, RECENT_SESSIONS)
         .await?;
     if earlier.is_empty() {
         return Ok(());

@@ -67,7 +67,7 @@ pub async fn send_change_mails(
 ) -> Result<()> {
     let now = state.now();
     let cfg = &state.config;
-    if state.store.user_by_email(&new_email.canonical()).await?.is_some() {
+    if state.store.users().by_email(&new_email.canonical()).await?.is_some() {
         let mail = render(Template::EmailInUse, &[("app", &cfg.app_name)]);
         state.outbox.enqueue(new_email.as_str(), mail).await?;
         record(
@@ -85,7 +85,8 @@ pub async fn send_change_mails(
     let ttl = cfg.verification_link_ttl;
     state
         .store
-        .insert_email_change(
+        .email_changes()
+        .insert(
             &NewOneTimeToken {
                 id: Uuid::new_v4(),
                 user_id: user.id,
@@ -137,10 +138,11 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
     let invalid = || Error::bad_request("invalid_token", "this address-change link is not valid");
     let link = state
         .store
-        .one_time_token_by_hash(TokenPurpose::EmailChange, &token.hash())
+        .tokens()
+        .by_hash(TokenPurpose::EmailChange, &token.hash())
         .await?
         .ok_or_else(invalid)?;
-    let user = state.store.user_by_id(link.user_id).await?.ok_or_else(invalid)?;
+    let user = state.store.users().by_id(link.user_id).await?.ok_or_else(invalid)?;
     // An account an admin locked after the link was sent stays as it is until unlocked.
     if !user.is_active {
         return Err(Error::forbidden(
@@ -148,7 +150,7 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
             "this account is disabled; nothing was changed (the link works again once an admin unlocks it)",
         ));
     }
-    let changed = match state.store.confirm_email_change(link.id, now).await {
+    let changed = match state.store.email_changes().confirm(link.id, now).await {
         Ok(Some(changed)) => changed,
         Ok(None) => return Err(spent(&link, now)),
         Err(StoreError::Duplicate(_)) => {
@@ -161,7 +163,8 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
     };
     state
         .store
-        .revoke_one_time_tokens(changed.user_id, &MAILED_TO_OLD_ADDRESS, now)
+        .tokens()
+        .revoke(changed.user_id, &MAILED_TO_OLD_ADDRESS, now)
         .await?;
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(now);
@@ -193,7 +196,8 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
 pub async fn cancel_pending(state: &AppState, user_id: Uuid) -> Result<()> {
     state
         .store
-        .revoke_one_time_tokens(user_id, &[TokenPurpose::EmailChange], state.now())
+        .tokens()
+        .revoke(user_id, &[TokenPurpose::EmailChange], state.now())
         .await?;
     Ok(())
 }

@@ -57,7 +57,7 @@ pub struct Jwk {
 
 #[derive(Clone)]
 pub struct KeySet {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     clock: Arc<dyn Clock>,
     kek: Arc<KeyEncryption>,
     /// How long a retired key stays published: the longest an access token it signed lives,
@@ -73,22 +73,23 @@ impl KeySet {
     /// Loads the keys, creating the first one if none is active. Private halves stored in clear
     /// are sealed under the key-encryption key when one is set.
     pub async fn load_or_create(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         clock: Arc<dyn Clock>,
         kek: Arc<KeyEncryption>,
         access_token_ttl: Duration,
     ) -> anyhow::Result<Self> {
-        let mut records = store.signing_keys().await?;
+        let mut records = store.keys().signing_keys().await?;
         if !records.iter().any(|k| k.retired_at.is_none()) {
             let record = generate(clock.now(), &kek)?;
-            store.insert_signing_key(&record).await?;
-            records = store.signing_keys().await?;
+            store.keys().insert_signing_key(&record).await?;
+            records = store.keys().signing_keys().await?;
             tracing::info!(kid = %record.kid, "generated the first token signing key");
         }
         for record in &records {
             let (plain, needs_reseal) = kek.open_text(&record.kid, &record.private_key)?;
             if needs_reseal {
                 store
+                    .keys()
                     .replace_signing_private_key(&record.kid, &kek.seal_text(&record.kid, &plain)?)
                     .await?;
                 tracing::info!(kid = %record.kid, "sealed a signing key under KEY_ENCRYPTION_KEY");
@@ -108,7 +109,7 @@ impl KeySet {
     /// Re-reads the keys: a key made by `gatehouse keys rotate` starts signing here, and retired
     /// keys leave the JWKS once their tokens have expired.
     pub async fn reload(&self) -> anyhow::Result<()> {
-        let records = self.store.signing_keys().await?;
+        let records = self.store.keys().signing_keys().await?;
         let fresh = build(&records, self.clock.now(), &self.kek, self.publish_retired_for)?;
         *self.inner.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
@@ -118,13 +119,13 @@ impl KeySet {
     /// retired (it verifies and stays in the JWKS until tokens it signed have expired). Refused
     /// unless `kek` opens the keys already stored, so the new key is never sealed under another
     /// key than the rest.
-    pub async fn rotate(store: &dyn Store, kek: &KeyEncryption, now: DateTime<Utc>) -> anyhow::Result<(String, u64)> {
-        for record in store.signing_keys().await? {
+    pub async fn rotate(store: &Store, kek: &KeyEncryption, now: DateTime<Utc>) -> anyhow::Result<(String, u64)> {
+        for record in store.keys().signing_keys().await? {
             kek.open_text(&record.kid, &record.private_key)?;
         }
         let record = generate(now, kek)?;
-        store.insert_signing_key(&record).await?;
-        let retired = store.retire_signing_keys(&record.kid, now).await?;
+        store.keys().insert_signing_key(&record).await?;
+        let retired = store.keys().retire_signing_keys(&record.kid, now).await?;
         Ok((record.kid, retired))
     }
 
@@ -147,6 +148,7 @@ impl KeySet {
         }
         match self
             .store
+            .keys()
             .signing_keys()
             .await
             .map_err(anyhow::Error::new)

@@ -93,7 +93,7 @@ impl Subject {
 /// unlock, account deletion).
 pub async fn clear_all(state: &AppState, user: &UserRecord) -> Result<()> {
     for subject in Subject::all_of(state, user) {
-        state.store.clear_login_failures(subject.as_str(), None).await?;
+        state.store.lockout().clear(subject.as_str(), None).await?;
     }
     Ok(())
 }
@@ -129,7 +129,8 @@ pub async fn active_lock(state: &AppState, subject: &Subject, client: &ClientInf
     let now = state.now();
     let until = state
         .store
-        .login_locked_until(subject.as_str(), &network_of(client), now)
+        .lockout()
+        .locked_until(subject.as_str(), &network_of(client), now)
         .await?;
     Ok(until.map(|until| locked(until, now)))
 }
@@ -148,7 +149,8 @@ pub async fn record_failure(
     let network = network_of(client);
     let change = state
         .store
-        .record_login_failure(&LoginFailure {
+        .lockout()
+        .record_failure(&LoginFailure {
             subject: subject.as_str(),
             ip: &network,
             now,
@@ -189,7 +191,8 @@ pub async fn record_failure(
 pub async fn reset(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<()> {
     state
         .store
-        .clear_login_failures(subject.as_str(), Some(&network_of(client)))
+        .lockout()
+        .clear(subject.as_str(), Some(&network_of(client)))
         .await?;
     Ok(())
 }
@@ -206,7 +209,8 @@ async fn send_unlock_mail(
     let token = OpaqueToken::generate();
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose: TokenPurpose::AccountUnlock,
@@ -239,7 +243,8 @@ pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &C
     let now = state.now();
     let record = state
         .store
-        .one_time_token_by_hash(TokenPurpose::AccountUnlock, &token.hash())
+        .tokens()
+        .by_hash(TokenPurpose::AccountUnlock, &token.hash())
         .await?
         .ok_or_else(|| Error::bad_request("invalid_token", "this unlock link is not valid"))?;
     if record.revoked_at.is_some() {
@@ -248,7 +253,7 @@ pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &C
             "this unlock link no longer works (the account's address or password changed since it was sent): sign in as usual, or wait for the lock to end",
         ));
     }
-    if !state.store.consume_one_time_token(record.id, now).await? {
+    if !state.store.tokens().consume(record.id, now).await? {
         return Err(if record.expires_at <= now {
             Error::bad_request(
                 "token_expired",
@@ -258,7 +263,7 @@ pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &C
             Error::bad_request("token_used", "this unlock link was already used: sign in as usual")
         });
     }
-    if let Some(user) = state.store.user_by_id(record.user_id).await? {
+    if let Some(user) = state.store.users().by_id(record.user_id).await? {
         clear_all(state, &user).await?;
     }
     audit::record(

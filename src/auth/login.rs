@@ -71,7 +71,7 @@ pub async fn login(
     admit(state, &user, "password", client).await?;
     if verification.needs_rehash {
         let phc = state.hasher.hash(password).await?;
-        state.store.update_password_hash(user.id, &phc, now).await?;
+        state.store.users().update_password_hash(user.id, &phc, now).await?;
     }
     if user.mfa_enabled {
         // No tokens yet: the second factor finishes the login at /api/auth/mfa/challenge.
@@ -89,7 +89,7 @@ pub async fn login(
         return Ok(LoginOutcome::MfaRequired(step));
     }
     let pair = sessions::start_session(state, &user, &["pwd"], client).await?;
-    state.store.record_login(user.id, now).await?;
+    state.store.users().record_login(user.id, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -146,12 +146,12 @@ pub(crate) async fn admit(state: &AppState, user: &UserRecord, method: &str, cli
 async fn find_account(state: &AppState, identifier: &str) -> Result<Option<UserRecord>> {
     if identifier.contains('@') {
         match Email::parse(identifier) {
-            Ok(email) => Ok(state.store.user_by_email(&email.canonical()).await?),
+            Ok(email) => Ok(state.store.users().by_email(&email.canonical()).await?),
             Err(_) => Ok(None),
         }
     } else {
         match Username::parse(identifier) {
-            Ok(username) => Ok(state.store.user_by_username(&username.canonical()).await?),
+            Ok(username) => Ok(state.store.users().by_username(&username.canonical()).await?),
             Err(_) => Ok(None),
         }
     }

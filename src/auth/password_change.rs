@@ -29,7 +29,7 @@ use uuid::Uuid;
 /// Queues a reset mail if `email` belongs to an active account; otherwise does nothing.
 pub async fn forgot(state: &AppState, email: &Email, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    let Some(user) = state.store.user_by_email(&email.canonical()).await? else {
+    let Some(user) = state.store.users().by_email(&email.canonical()).await? else {
         return Ok(());
     };
     if !user.is_active {
@@ -38,12 +38,14 @@ pub async fn forgot(state: &AppState, email: &Email, client: &ClientInfo) -> Res
     let cfg = &state.config;
     state
         .store
-        .revoke_one_time_tokens(user.id, &[TokenPurpose::PasswordReset], now)
+        .tokens()
+        .revoke(user.id, &[TokenPurpose::PasswordReset], now)
         .await?;
     let token = OpaqueToken::generate();
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose: TokenPurpose::PasswordReset,
@@ -97,7 +99,8 @@ pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, cl
     let now = state.now();
     let record = state
         .store
-        .one_time_token_by_hash(TokenPurpose::PasswordReset, &token.hash())
+        .tokens()
+        .by_hash(TokenPurpose::PasswordReset, &token.hash())
         .await?
         .ok_or_else(|| reset_token_error("invalid_token"))?;
     if record.used_at.is_some() {
@@ -111,7 +114,8 @@ pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, cl
     }
     let user = state
         .store
-        .user_by_id(record.user_id)
+        .users()
+        .by_id(record.user_id)
         .await?
         .ok_or_else(|| reset_token_error("invalid_token"))?;
     // A link mailed before an admin locked the account must not change its password: the lock
@@ -126,16 +130,17 @@ pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, cl
     let phc = state.hasher.hash(&password).await?;
     // Spend the token only now, so a refused password leaves the link usable; the conditional
     // update makes two concurrent resets with one token end with exactly one winner.
-    if !state.store.consume_one_time_token(record.id, now).await? {
+    if !state.store.tokens().consume(record.id, now).await? {
         return Err(reset_token_error("token_used"));
     }
     state
         .store
+        .users()
         .change_password(user.id, &phc, history_to_keep(state), now)
         .await?;
-    state.store.mark_email_verified(user.id, now).await?;
+    state.store.users().mark_email_verified(user.id, now).await?;
     crate::auth::email_change::cancel_pending(state, user.id).await?;
-    let revoked = state.store.revoke_user_sessions(user.id, None, now).await?;
+    let revoked = state.store.sessions().revoke_all_of_user(user.id, None, now).await?;
     notify_changed(state, &user).await?;
     audit::record(
         state.store.as_ref(),
@@ -161,7 +166,8 @@ pub async fn change(
     let now = state.now();
     let user = state
         .store
-        .user_by_id(caller.user_id)
+        .users()
+        .by_id(caller.user_id)
         .await?
         .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
     crate::auth::mfa::require_step_up(state, caller, &user)?;
@@ -185,12 +191,14 @@ pub async fn change(
     let phc = state.hasher.hash(&password).await?;
     state
         .store
+        .users()
         .change_password(user.id, &phc, history_to_keep(state), now)
         .await?;
     crate::auth::email_change::cancel_pending(state, user.id).await?;
     let revoked = state
         .store
-        .revoke_user_sessions(user.id, Some(caller.session_id), now)
+        .sessions()
+        .revoke_all_of_user(user.id, Some(caller.session_id), now)
         .await?;
     notify_changed(state, &user).await?;
     audit::record(
@@ -226,7 +234,13 @@ async fn acceptable_new_password(state: &AppState, user: &UserRecord, raw: &str)
     let n = state.config.password_history;
     if n > 0 {
         let mut recent: Vec<String> = user.password_hash.iter().cloned().collect();
-        recent.extend(state.store.password_history(user.id, n.saturating_sub(1)).await?);
+        recent.extend(
+            state
+                .store
+                .users()
+                .password_history(user.id, n.saturating_sub(1))
+                .await?,
+        );
         for phc in recent.iter().take(n as usize) {
             if state.hasher.verify(&password, Some(phc)).await?.matches {
                 return Err(Error::Validation(vec![crate::domain::FieldError {

@@ -62,7 +62,7 @@ pub async fn update_profile(
     let fields = update.field_names();
     if fields.is_empty() {
         // An empty merge patch changes nothing (RFC 7396).
-        return state.store.user_by_id(user.user_id).await?.ok_or_else(gone);
+        return state.store.users().by_id(user.user_id).await?.ok_or_else(gone);
     }
     let now = state.now();
     let changes = ProfileChanges {
@@ -78,7 +78,7 @@ pub async fn update_profile(
         gender: update.gender.map(|g| g.as_str().to_string()),
         mobile: update.mobile.map(|m| m.as_str().to_string()),
     };
-    let record = match state.store.update_profile(user.user_id, &changes, now).await {
+    let record = match state.store.users().update_profile(user.user_id, &changes, now).await {
         Ok(Some(record)) => record,
         Ok(None) => return Err(gone()),
         Err(StoreError::Duplicate("username")) => return Err(username_taken()),

@@ -25,7 +25,8 @@ pub async fn prove_owner(
 ) -> Result<UserRecord> {
     let user = state
         .store
-        .user_by_id(caller.user_id)
+        .users()
+        .by_id(caller.user_id)
         .await?
         .ok_or_else(crate::auth::mfa::user_gone)?;
     crate::auth::mfa::require_step_up(state, caller, &user)?;
@@ -123,7 +124,7 @@ pub async fn check_current_password(
     )
     .await;
     if lockout::record_failure(state, &subject, Some(user), client).await? {
-        state.store.revoke_session(caller.session_id, state.now()).await?;
+        state.store.sessions().revoke(caller.session_id, state.now()).await?;
         audit::record(
             state.store.as_ref(),
             state.now(),

@@ -56,11 +56,11 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
     // The username is checked before the address: with a taken username the answer is the same
     // `409 username_taken` whether or not the address has an account.
     if let Some(username) = &reg.username {
-        if state.store.user_by_username(&username.canonical()).await?.is_some() {
+        if state.store.users().by_username(&username.canonical()).await?.is_some() {
             return Err(crate::auth::profile::username_taken());
         }
     }
-    if state.store.user_by_email(&canonical).await?.is_some() {
+    if state.store.users().by_email(&canonical).await?.is_some() {
         return notify_existing_account(state, &reg.email, client).await;
     }
     let new_user = NewUser {
@@ -79,7 +79,7 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
         is_email_verified: false,
         created_at: now,
     };
-    let user = match state.store.create_user(&new_user).await {
+    let user = match state.store.users().create(&new_user).await {
         Ok(user) => user,
         Err(StoreError::Duplicate("username")) => return Err(crate::auth::profile::username_taken()),
         // Lost a race with a concurrent registration of the same address.
@@ -110,7 +110,7 @@ async fn notify_existing_account(state: &AppState, email: &Email, client: &Clien
         let mail = render(Template::AccountExists, &[("app", &state.config.app_name)]);
         state.outbox.enqueue(email.as_str(), mail).await?;
     }
-    let user_id = state.store.user_by_email(&email.canonical()).await?.map(|u| u.id);
+    let user_id = state.store.users().by_email(&email.canonical()).await?.map(|u| u.id);
     audit::record(
         state.store.as_ref(),
         state.now(),

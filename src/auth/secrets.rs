@@ -112,16 +112,17 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// instance through the database), stored sealed under the key-encryption key when one is
 /// set. A secret stored in clear (before the key was set) is sealed now.
 pub async fn server_secret(
-    store: &dyn crate::store::Store,
+    store: &crate::store::Store,
     kek: &crate::auth::key_encryption::KeyEncryption,
     name: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Vec<u8>> {
     let fresh = kek.seal_bytes(name, &random_bytes::<32>())?;
-    let stored = store.get_or_create_secret(name, &fresh, now).await?;
+    let stored = store.keys().get_or_create_secret(name, &fresh, now).await?;
     let opened = kek.open_bytes(name, &stored)?;
     if opened.needs_reseal {
         store
+            .keys()
             .replace_secret(name, &kek.seal_bytes(name, &opened.plain)?)
             .await?;
         tracing::info!(secret = name, "sealed a server secret under KEY_ENCRYPTION_KEY");

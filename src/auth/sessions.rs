@@ -87,7 +87,7 @@ pub async fn start_session(
         expires_at: (now + cfg.refresh_token_ttl).min(session.expires_at),
     };
     if cfg.single_session {
-        let ended = state.store.create_sole_session(&session, &first, now).await?;
+        let ended = state.store.sessions().create_sole(&session, &first, now).await?;
         if ended > 0 {
             audit::record(
                 state.store.as_ref(),
@@ -101,7 +101,7 @@ pub async fn start_session(
             .await;
         }
     } else {
-        state.store.create_session(&session, &first).await?;
+        state.store.sessions().create(&session, &first).await?;
     }
     state.metrics.login_succeeded(amr.first().copied().unwrap_or("unknown"));
     crate::auth::devices::alert_if_new(state, user, session.id, client, &sign_in_method(amr)).await;
@@ -168,12 +168,13 @@ fn invalid_refresh() -> Error {
 pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientInfo) -> Result<TokenPair> {
     let now = state.now();
     let hash = presented.hash();
-    let Some(record) = state.store.refresh_token_by_hash(&hash).await? else {
+    let Some(record) = state.store.sessions().refresh_token_by_hash(&hash).await? else {
         return Err(invalid_refresh());
     };
     let session = state
         .store
-        .session_by_id(record.session_id)
+        .sessions()
+        .by_id(record.session_id)
         .await?
         .ok_or_else(invalid_refresh)?;
     if session.revoked_at.is_some() || record.revoked_at.is_some() {
@@ -190,7 +191,8 @@ pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientI
     }
     let user = state
         .store
-        .user_by_id(record.user_id)
+        .users()
+        .by_id(record.user_id)
         .await?
         .ok_or_else(invalid_refresh)?;
     if !user.is_active {
@@ -215,7 +217,13 @@ pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientI
             created_at: now,
             expires_at: (now + state.config.refresh_token_ttl).min(session.expires_at),
         };
-        if state.store.rotate_refresh_token(&hash, &next, now).await?.is_some() {
+        if state
+            .store
+            .sessions()
+            .rotate_refresh_token(&hash, &next, now)
+            .await?
+            .is_some()
+        {
             return pair(
                 state,
                 &user,
@@ -233,6 +241,7 @@ pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientI
 
     let record = state
         .store
+        .sessions()
         .refresh_token_by_hash(&hash)
         .await?
         .ok_or_else(invalid_refresh)?;
@@ -240,7 +249,7 @@ pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientI
         return Ok(pair);
     }
     // A rotated token came back outside the grace window: assume theft, end the family.
-    state.store.revoke_session(session.id, now).await?;
+    state.store.sessions().revoke(session.id, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -271,7 +280,7 @@ async fn grace_retry(
     if record.revoked_at.is_some() || now - used_at > state.config.refresh_reuse_grace {
         return Ok(None);
     }
-    let Some(next) = state.store.refresh_token_by_hash(&successor.hash()).await? else {
+    let Some(next) = state.store.sessions().refresh_token_by_hash(&successor.hash()).await? else {
         return Ok(None);
     };
     if next.used_at.is_some() || next.revoked_at.is_some() || next.parent_id != Some(record.id) {
@@ -301,7 +310,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<AuthUser> {
     let (Some(user_id), Some(session_id)) = (claims.user_id(), claims.session_id()) else {
         return Err(Error::unauthorized("invalid_token", "the token is malformed"));
     };
-    let session = state.store.session_by_id(session_id).await?;
+    let session = state.store.sessions().by_id(session_id).await?;
     match session {
         Some(s) if s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now => Ok(AuthUser {
             user_id,
@@ -321,7 +330,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<AuthUser> {
 /// Ends the caller's session and its refresh family.
 pub async fn logout(state: &AppState, user: &AuthUser, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    state.store.revoke_session(user.session_id, now).await?;
+    state.store.sessions().revoke(user.session_id, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -340,10 +349,11 @@ pub async fn logout_by_refresh(state: &AppState, presented: &OpaqueToken, client
     let now = state.now();
     let record = state
         .store
+        .sessions()
         .refresh_token_by_hash(&presented.hash())
         .await?
         .ok_or_else(invalid_refresh)?;
-    state.store.revoke_session(record.session_id, now).await?;
+    state.store.sessions().revoke(record.session_id, now).await?;
     audit::record(
         state.store.as_ref(),
         now,

@@ -20,12 +20,13 @@ const PURPOSES: [TokenPurpose; 2] = [TokenPurpose::EmailVerificationLink, TokenP
 pub async fn send_verification(state: &AppState, user: &UserRecord) -> Result<()> {
     let now = state.now();
     let cfg = &state.config;
-    state.store.revoke_one_time_tokens(user.id, &PURPOSES, now).await?;
+    state.store.tokens().revoke(user.id, &PURPOSES, now).await?;
     let link_token = OpaqueToken::generate();
     let code = NumericCode::generate();
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose: TokenPurpose::EmailVerificationLink,
@@ -36,7 +37,8 @@ pub async fn send_verification(state: &AppState, user: &UserRecord) -> Result<()
         .await?;
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose: TokenPurpose::EmailVerificationCode,
@@ -87,10 +89,11 @@ pub async fn verify_with_token(state: &AppState, token: &OpaqueToken, client: &C
     let now = state.now();
     let record = state
         .store
-        .one_time_token_by_hash(TokenPurpose::EmailVerificationLink, &token.hash())
+        .tokens()
+        .by_hash(TokenPurpose::EmailVerificationLink, &token.hash())
         .await?
         .ok_or_else(|| Error::bad_request("invalid_token", "this verification link is not valid"))?;
-    if !state.store.consume_one_time_token(record.id, now).await? {
+    if !state.store.tokens().consume(record.id, now).await? {
         return Err(token_error(&record, now));
     }
     complete(state, record.user_id, "link", client).await
@@ -105,24 +108,24 @@ fn invalid_code() -> Error {
 
 pub async fn verify_with_code(state: &AppState, email: &Email, code: &NumericCode, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    let Some(user) = state.store.user_by_email(&email.canonical()).await? else {
+    let Some(user) = state.store.users().by_email(&email.canonical()).await? else {
         return Err(invalid_code());
     };
     let live = state
         .store
-        .live_one_time_tokens(user.id, TokenPurpose::EmailVerificationCode, now)
+        .tokens()
+        .live(user.id, TokenPurpose::EmailVerificationCode, now)
         .await?;
     let presented = code.hash(&state.secrets.code_hash_key, user.id);
     let matching = live.iter().find(|t| constant_time_eq(&t.token_hash, &presented));
     match matching {
-        Some(t) if state.store.consume_one_time_token(t.id, now).await? => {
-            complete(state, user.id, "code", client).await
-        }
+        Some(t) if state.store.tokens().consume(t.id, now).await? => complete(state, user.id, "code", client).await,
         Some(_) => Err(invalid_code()),
         None => {
             if let Some(newest) = live.first() {
                 let attempts = state
                     .store
+                    .tokens()
                     .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
                     .await?;
                 audit::record(
@@ -146,8 +149,8 @@ pub async fn verify_with_code(state: &AppState, email: &Email, code: &NumericCod
 
 async fn complete(state: &AppState, user_id: Uuid, method: &str, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    state.store.mark_email_verified(user_id, now).await?;
-    state.store.revoke_one_time_tokens(user_id, &PURPOSES, now).await?;
+    state.store.users().mark_email_verified(user_id, now).await?;
+    state.store.tokens().revoke(user_id, &PURPOSES, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -164,7 +167,7 @@ async fn complete(state: &AppState, user_id: Uuid, method: &str, client: &Client
 /// Sends a new verification mail if the address belongs to an unverified account; otherwise does
 /// nothing. The caller answers the same either way.
 pub async fn resend(state: &AppState, email: &Email) -> Result<()> {
-    match state.store.user_by_email(&email.canonical()).await? {
+    match state.store.users().by_email(&email.canonical()).await? {
         Some(user) if !user.is_email_verified && user.is_active => send_verification(state, &user).await,
         _ => Ok(()),
     }

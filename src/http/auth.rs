@@ -344,7 +344,8 @@ impl From<crate::store::UserRecord> for Profile {
 async fn me(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Profile>> {
     let record = state
         .store
-        .user_by_id(user.user_id)
+        .users()
+        .by_id(user.user_id)
         .await?
         .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
     Ok(axum::Json(record.into()))

@@ -69,7 +69,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<()> {
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     // Not `AuthUser`: the metrics token is not an access token.
     authorized(&state, &headers)?;
-    let depth = state.store.outbox_depth().await?;
+    let depth = state.store.outbox().depth().await?;
     let body = state
         .metrics
         .render(depth)

@@ -46,7 +46,7 @@ pub struct SessionView {
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<SessionView>>> {
-    let sessions = state.store.live_sessions(user.user_id, state.now()).await?;
+    let sessions = state.store.sessions().live(user.user_id, state.now()).await?;
     Ok(axum::Json(
         sessions
             .into_iter()
@@ -82,9 +82,9 @@ async fn end_session(
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let now = state.now();
     // Someone else's session answers exactly like a missing one.
-    match state.store.session_by_id(id).await? {
+    match state.store.sessions().by_id(id).await? {
         Some(s) if s.user_id == user.user_id && s.revoked_at.is_none() => {
-            state.store.revoke_session(id, now).await?;
+            state.store.sessions().revoke(id, now).await?;
             audit::record(
                 state.store.as_ref(),
                 now,

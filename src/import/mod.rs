@@ -232,7 +232,7 @@ fn with_factor(
 /// Validates and writes `rows` (already read from the source, numbered), reporting progress on
 /// a terminal.
 pub async fn run(
-    store: &dyn Store,
+    store: &Store,
     config: &Config,
     rows: Vec<Result<(usize, ImportRow), RowError>>,
     options: &ImportOptions,
@@ -276,7 +276,7 @@ pub async fn run(
     }
     if options.dry_run {
         for (_, user) in &valid {
-            match store.user_by_email(&user.user.email_canonical).await? {
+            match store.users().by_email(&user.user.email_canonical).await? {
                 Some(_) => summary.skipped += 1,
                 None => summary.imported += 1,
             }
@@ -303,7 +303,7 @@ pub async fn run(
             .iter()
             .map(|(_, u)| with_factor(u, server_key.as_deref(), now))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let outcomes = store.import_users(&users, options.strict).await?;
+        let outcomes = store.users().import(&users, options.strict).await?;
         for ((line, _), outcome) in batch.iter().zip(&outcomes) {
             match outcome {
                 ImportOutcome::Inserted => summary.imported += 1,

@@ -58,7 +58,7 @@ impl Mailer for LogMailer {
 /// Puts mail in the outbox and wakes the local worker.
 #[derive(Clone)]
 pub struct Outbox {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     heartbeat: Heartbeat,
@@ -80,7 +80,7 @@ impl Heartbeat {
 }
 
 impl Outbox {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
@@ -91,7 +91,8 @@ impl Outbox {
 
     pub async fn enqueue(&self, recipient: &str, mail: Rendered) -> anyhow::Result<()> {
         self.store
-            .enqueue_mail(&NewMail {
+            .outbox()
+            .enqueue(&NewMail {
                 id: Uuid::new_v4(),
                 recipient: recipient.to_string(),
                 subject: mail.subject,

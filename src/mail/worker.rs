@@ -16,7 +16,7 @@ const IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct OutboxWorker {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     wake: Arc<Notify>,
@@ -37,7 +37,7 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 impl OutboxWorker {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, wake: Arc<Notify>) -> Self {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>, wake: Arc<Notify>) -> Self {
         Self {
             store,
             clock,
@@ -50,24 +50,29 @@ impl OutboxWorker {
     /// Delivers at most one due mail.
     pub async fn step(&self) -> anyhow::Result<Step> {
         let now = self.clock.now();
-        let Some(mail) = self.store.claim_next_mail(now, now + Duration::seconds(LEASE)).await? else {
+        let Some(mail) = self
+            .store
+            .outbox()
+            .claim_next(now, now + Duration::seconds(LEASE))
+            .await?
+        else {
             return Ok(Step::Idle);
         };
         match self.mailer.send(&mail).await {
             Ok(()) => {
-                self.store.delete_mail(mail.id).await?;
+                self.store.outbox().delete(mail.id).await?;
                 tracing::info!(mail_id = %mail.id, attempts = mail.attempts, "mail delivered");
                 Ok(Step::Sent)
             }
             Err(MailError::Transient(reason)) => {
                 let next = self.clock.now() + backoff(mail.attempts);
-                self.store.reschedule_mail(mail.id, next, &reason).await?;
+                self.store.outbox().reschedule(mail.id, next, &reason).await?;
                 tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, next_attempt_at = %next, %reason,
                     "mail delivery failed, will retry; check SMTP_URL and that the SMTP server is reachable");
                 Ok(Step::Retrying)
             }
             Err(MailError::Permanent(reason)) => {
-                self.store.delete_mail(mail.id).await?;
+                self.store.outbox().delete(mail.id).await?;
                 tracing::error!(mail_id = %mail.id, %reason, "mail rejected permanently and dropped");
                 Ok(Step::Dropped)
             }

@@ -33,7 +33,7 @@ async fn the_owner_deletes_the_account_and_every_token_dies(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = app.signed_in(EMAIL).await;
     let other = Tokens::from(app.login(EMAIL, PASSWORD).await.json::<Value>().await.unwrap());
-    let id = app.state.store.user_by_email(EMAIL).await.unwrap().unwrap().id;
+    let id = app.state.store.users().by_email(EMAIL).await.unwrap().unwrap().id;
 
     let r = delete_me(&app, &t.access, Some(json!({ "current_password": PASSWORD }))).await;
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
@@ -45,7 +45,7 @@ async fn the_owner_deletes_the_account_and_every_token_dies(backend: Backend) {
     assert!(mail.subject.contains("was deleted"), "{}", mail.subject);
 
     // The trail stays; the address is free again.
-    let events = app.state.store.audit_events_for_user(id, 50).await.unwrap();
+    let events = app.state.store.audit().for_user(id, 50).await.unwrap();
     assert!(
         events
             .iter()

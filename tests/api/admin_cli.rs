@@ -56,7 +56,7 @@ async fn an_existing_account_is_promoted_and_the_change_audited(backend: Backend
     assert_eq!(role_in(&after.access), "admin");
     let me: serde_json::Value = app.me(&after.access).await.json().await.unwrap();
     let id = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
-    let events = app.state.store.audit_events_for_user(id, 50).await.unwrap();
+    let events = app.state.store.audit().for_user(id, 50).await.unwrap();
     assert!(
         events
             .iter()

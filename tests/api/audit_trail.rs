@@ -96,8 +96,8 @@ async fn every_security_event_is_audited_with_who_where_and_outcome(backend: Bac
     let r = app.post_json("/api/auth/unlock", &json!({ "token": token })).await;
     assert_eq!(r.status(), 200);
 
-    let user = app.state.store.user_by_email(EMAIL).await.unwrap().unwrap();
-    let events = app.state.store.audit_events_for_user(user.id, 200).await.unwrap();
+    let user = app.state.store.users().by_email(EMAIL).await.unwrap().unwrap();
+    let events = app.state.store.audit().for_user(user.id, 200).await.unwrap();
     let seen = |kind: &str, outcome: &str| events.iter().any(|e| e.event_type == kind && e.outcome == outcome);
     for (kind, outcome) in [
         ("register", "success"),

@@ -39,8 +39,8 @@ async fn pending_change(app: &TestApp) -> (Tokens, String) {
 }
 
 async fn events(app: &TestApp, email: &str) -> Vec<(String, String)> {
-    let user = app.state.store.user_by_email(email).await.unwrap().unwrap();
-    let events = app.state.store.audit_events_for_user(user.id, 100).await.unwrap();
+    let user = app.state.store.users().by_email(email).await.unwrap().unwrap();
+    let events = app.state.store.audit().for_user(user.id, 100).await.unwrap();
     events.into_iter().map(|e| (e.event_type, e.outcome)).collect()
 }
 
@@ -215,11 +215,11 @@ async fn an_address_taken_before_the_link_is_used_is_refused(backend: Backend) {
 async fn a_locked_account_keeps_its_address_until_unlocked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, token) = pending_change(&app).await;
-    let id = app.state.store.user_by_email(OLD).await.unwrap().unwrap().id;
+    let id = app.state.store.users().by_email(OLD).await.unwrap().unwrap().id;
     let store = &app.state.store;
-    store.lock_user(id, &[], app.state.now()).await.unwrap();
+    store.accounts().lock(id, &[], app.state.now()).await.unwrap();
     expect_problem(confirm(&app, &token).await, 403, "account_disabled").await;
-    store.unlock_user(id, app.state.now()).await.unwrap();
+    store.accounts().unlock(id, app.state.now()).await.unwrap();
     assert_eq!(confirm(&app, &token).await.status(), 200);
     assert_eq!(app.login(NEW, PASSWORD).await.status(), 200);
 }

@@ -118,12 +118,12 @@ async fn two_instances_deliver_each_queued_mail_exactly_once(backend: Backend) {
         app.smtp.wait_for_mail_to(to, 0).await;
     }
     for _ in 0..1000 {
-        if app.state.store.outbox_depth().await.unwrap() == 0 {
+        if app.state.store.outbox().depth().await.unwrap() == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert_eq!(app.state.store.outbox_depth().await.unwrap(), 0);
+    assert_eq!(app.state.store.outbox().depth().await.unwrap(), 0);
     // A deleted mail cannot be sent again, so the count is final.
     assert_eq!(app.smtp.messages().len(), recipients.len(), "a mail was sent twice");
 }

@@ -37,7 +37,8 @@ pub async fn insert_user_with_hash(app: &TestApp, email: &str, hash: &str) {
     let now = app.state.now();
     app.state
         .store
-        .create_user(&NewUser {
+        .users()
+        .create(&NewUser {
             id: uuid::Uuid::new_v4(),
             email: email.to_string(),
             email_canonical: email.to_string(),
@@ -60,7 +61,8 @@ pub async fn insert_user_with_hash(app: &TestApp, email: &str, hash: &str) {
 async fn stored_hash(app: &TestApp, email: &str) -> String {
     app.state
         .store
-        .user_by_email(email)
+        .users()
+        .by_email(email)
         .await
         .unwrap()
         .unwrap()

@@ -46,8 +46,8 @@ fn unlock_token(mail: &crate::common::smtp::CapturedMail) -> String {
 }
 
 async fn event_types(app: &TestApp, email: &str) -> Vec<String> {
-    let user = app.state.store.user_by_email(email).await.unwrap().unwrap();
-    let events = app.state.store.audit_events_for_user(user.id, 100).await.unwrap();
+    let user = app.state.store.users().by_email(email).await.unwrap().unwrap();
+    let events = app.state.store.audit().for_user(user.id, 100).await.unwrap();
     events.into_iter().map(|e| e.event_type).collect()
 }
 

@@ -31,14 +31,15 @@ async fn login_from_browser(app: &TestApp, email: &str, password: &str) -> reqwe
 }
 
 async fn login_events(app: &TestApp, user_id: Uuid) -> Vec<AuditEvent> {
-    let events = app.state.store.audit_events_for_user(user_id, 50).await.unwrap();
+    let events = app.state.store.audit().for_user(user_id, 50).await.unwrap();
     events.into_iter().filter(|e| e.event_type == "login").collect()
 }
 
 async fn user_id(app: &TestApp, email: &str) -> Uuid {
     app.state
         .store
-        .user_by_email(email)
+        .users()
+        .by_email(email)
         .await
         .unwrap()
         .expect("user exists")
@@ -180,7 +181,8 @@ async fn successful_login_sets_last_login(backend: Backend) {
     let before = app
         .state
         .store
-        .user_by_email("rahim@example.com")
+        .users()
+        .by_email("rahim@example.com")
         .await
         .unwrap()
         .unwrap();
@@ -204,7 +206,8 @@ async fn failed_login_leaves_last_login_unchanged(backend: Backend) {
     let user = app
         .state
         .store
-        .user_by_email("rahim@example.com")
+        .users()
+        .by_email("rahim@example.com")
         .await
         .unwrap()
         .unwrap();

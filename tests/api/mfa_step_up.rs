@@ -103,7 +103,8 @@ async fn disable_needs_step_up_and_a_current_code(backend: Backend) {
     let events = app
         .state
         .store
-        .audit_events_for_user(claims_user(&stepped.access), 50)
+        .audit()
+        .for_user(claims_user(&stepped.access), 50)
         .await
         .unwrap();
     assert!(

@@ -316,7 +316,7 @@ async fn shutdown_finishes_the_mail_being_sent(backend: Backend) {
     assert!(outcome.is_ok(), "{outcome:?}");
     assert_eq!(app.smtp.messages_to("rahim@example.com").len(), 1);
     assert_eq!(
-        app.state.store.outbox_depth().await.unwrap(),
+        app.state.store.outbox().depth().await.unwrap(),
         0,
         "the sent mail left the outbox"
     );

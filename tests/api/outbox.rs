@@ -55,7 +55,7 @@ async fn registration_is_accepted_while_smtp_is_down(backend: Backend) {
     register_while_smtp_is_down(&app).await;
 
     assert!(app.smtp.messages_to(EMAIL).is_empty(), "nothing delivered while down");
-    assert_eq!(app.state.store.outbox_depth().await.unwrap(), 1, "the mail is kept");
+    assert_eq!(app.state.store.outbox().depth().await.unwrap(), 1, "the mail is kept");
 }
 
 async fn mail_held_during_an_outage_is_delivered_later_and_its_link_works(backend: Backend) {
@@ -67,7 +67,7 @@ async fn mail_held_during_an_outage_is_delivered_later_and_its_link_works(backen
     let mail = app.mail_to(EMAIL, 0).await;
     assert!(mail.subject.contains("Confirm your email"), "subject: {}", mail.subject);
     eventually("the delivered mail to leave the outbox", async || {
-        app.state.store.outbox_depth().await.unwrap() == 0
+        app.state.store.outbox().depth().await.unwrap() == 0
     })
     .await;
 
@@ -114,7 +114,7 @@ async fn delivered_mail_is_deleted_from_the_outbox(backend: Backend) {
     app.register_pending(EMAIL).await;
 
     eventually("the delivered mail to leave the outbox", async || {
-        app.state.store.outbox_depth().await.unwrap() == 0
+        app.state.store.outbox().depth().await.unwrap() == 0
     })
     .await;
     assert_eq!(app.smtp.messages_to(EMAIL).len(), 1);

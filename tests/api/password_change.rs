@@ -163,7 +163,7 @@ async fn history_holds_only_hashes_and_stays_bounded(backend: Backend) {
     }
     let me: Value = app.me(&t.access).await.json().await.unwrap();
     let user_id = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
-    let history = app.state.store.password_history(user_id, 100).await.unwrap();
+    let history = app.state.store.users().password_history(user_id, 100).await.unwrap();
     assert_eq!(
         history.len(),
         2,

@@ -178,7 +178,7 @@ async fn reset_is_audited(backend: Backend) {
     let token = reset_mail_token(&app, "rahim@example.com").await;
     assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), 200);
     let user_id = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
-    let events = app.state.store.audit_events_for_user(user_id, 50).await.unwrap();
+    let events = app.state.store.audit().for_user(user_id, 50).await.unwrap();
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert!(types.contains(&"password_reset_requested"), "{types:?}");
     assert!(types.contains(&"password_reset"), "{types:?}");

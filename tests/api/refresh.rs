@@ -89,11 +89,12 @@ async fn reuse_after_the_grace_window_ends_the_whole_family(backend: Backend) {
     let user = app
         .state
         .store
-        .user_by_email("rahim@example.com")
+        .users()
+        .by_email("rahim@example.com")
         .await
         .unwrap()
         .unwrap();
-    let events = app.state.store.audit_events_for_user(user.id, 50).await.unwrap();
+    let events = app.state.store.audit().for_user(user.id, 50).await.unwrap();
     assert!(
         events
             .iter()

@@ -32,7 +32,7 @@ async fn restart_with(app: &TestApp, change: impl FnOnce(&mut Config)) -> anyhow
 
 async fn every_key_at_rest_is_sealed(app: &TestApp) {
     let store = app.state.store.as_ref();
-    for key in store.signing_keys().await.unwrap() {
+    for key in store.keys().signing_keys().await.unwrap() {
         assert!(is_sealed_text(&key.private_key), "signing key {} in clear", key.kid);
     }
     let now = gatehouse::clock::Clock::now(&app.clock);
@@ -43,7 +43,7 @@ async fn every_key_at_rest_is_sealed(app: &TestApp) {
         "rate_limit_key",
         "csrf_key",
     ] {
-        let stored = store.get_or_create_secret(name, b"unused", now).await.unwrap();
+        let stored = store.keys().get_or_create_secret(name, b"unused", now).await.unwrap();
         assert!(is_sealed(&stored), "{name} in clear");
     }
 }
@@ -119,7 +119,7 @@ async fn a_sealed_database_does_not_start_without_its_key(backend: Backend) {
 async fn keys_stored_in_clear_are_sealed_when_the_key_is_set(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = app.signed_in("rahim@example.com").await;
-    let key = app.state.store.signing_keys().await.unwrap().remove(0);
+    let key = app.state.store.keys().signing_keys().await.unwrap().remove(0);
     assert!(!is_sealed_text(&key.private_key));
     let sealed = restart_with(&app, |c| c.key_encryption_key = Some(kek(3)))
         .await

@@ -28,7 +28,7 @@ fn b64(value: &Value) -> String {
 
 /// gatehouse's active signing key: its `kid` and private key, as stored.
 async fn our_key(app: &TestApp) -> (String, EncodingKey) {
-    let keys = app.state.store.signing_keys().await.unwrap();
+    let keys = app.state.store.keys().signing_keys().await.unwrap();
     let key = keys.iter().find(|k| k.retired_at.is_none()).expect("an active key");
     let der = STANDARD.decode(&key.private_key).unwrap();
     (key.kid.clone(), EncodingKey::from_ed_der(&der))
@@ -137,7 +137,8 @@ async fn access_token_claims_name_user_session_role_and_method(backend: Backend)
     let session = app
         .state
         .store
-        .session_by_id(sid)
+        .sessions()
+        .by_id(sid)
         .await
         .unwrap()
         .expect("sid names a session");

@@ -59,7 +59,7 @@ pub async fn list_users(state: &AppState, query: &UserListQuery) -> Result<UserP
         limit: query.paging.limit(),
         offset: query.paging.offset(),
     };
-    let (users, total) = state.store.list_users(&filter).await?;
+    let (users, total) = state.store.users().list(&filter).await?;
     Ok(UserPage {
         users,
         total,
@@ -68,8 +68,8 @@ pub async fn list_users(state: &AppState, query: &UserListQuery) -> Result<UserP
 }
 
 pub async fn user_detail(state: &AppState, id: Uuid) -> Result<UserDetail> {
-    let user = state.store.user_by_id(id).await?.ok_or_else(user_not_found)?;
-    let activity = state.store.user_activity(id, state.now()).await?;
+    let user = state.store.users().by_id(id).await?.ok_or_else(user_not_found)?;
+    let activity = state.store.users().activity(id, state.now()).await?;
     Ok(UserDetail { user, activity })
 }
 
@@ -127,7 +127,8 @@ pub async fn lock(
     }
     let change = state
         .store
-        .lock_user(target, &access::admin_roles(state), state.now())
+        .accounts()
+        .lock(target, &access::admin_roles(state), state.now())
         .await?;
     match change {
         AccountChange::NotFound => Err(user_not_found()),
@@ -171,13 +172,13 @@ pub async fn unlock(
     reason: Option<AdminReason>,
     client: &ClientInfo,
 ) -> Result<UserDetail> {
-    match state.store.unlock_user(target, state.now()).await? {
+    match state.store.accounts().unlock(target, state.now()).await? {
         AccountChange::NotFound => Err(user_not_found()),
         // Unlocking never removes an admin; the store does not refuse it.
         AccountChange::LastAdmin => Err(last_admin()),
         AccountChange::Changed { previous, .. } => {
             // Lift every failed-login lock too (what the owner's unlock link does).
-            if let Some(user) = state.store.user_by_id(target).await? {
+            if let Some(user) = state.store.users().by_id(target).await? {
                 crate::auth::lockout::clear_all(state, &user).await?;
             }
             audit_action(
@@ -213,7 +214,8 @@ pub async fn change_role(
     }
     let change = state
         .store
-        .change_user_role(target, role.as_str(), &access::admin_roles(state), state.now())
+        .accounts()
+        .change_role(target, role.as_str(), &access::admin_roles(state), state.now())
         .await?;
     match change {
         AccountChange::NotFound => Err(user_not_found()),
@@ -253,10 +255,14 @@ pub async fn change_role(
 
 /// Ends every session of the account (its refresh and access tokens stop working at once).
 pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
-    if state.store.user_by_id(target).await?.is_none() {
+    if state.store.users().by_id(target).await?.is_none() {
         return Err(user_not_found());
     }
-    let ended = state.store.revoke_user_sessions(target, None, state.now()).await?;
+    let ended = state
+        .store
+        .sessions()
+        .revoke_all_of_user(target, None, state.now())
+        .await?;
     audit_action(
         state,
         "sessions_revoked",
@@ -273,7 +279,7 @@ pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, c
 /// Removes the account's MFA (see [`crate::auth::mfa::reset`]).
 pub async fn reset_mfa(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
     use crate::auth::mfa::reset::{reset, ResetBy};
-    let user = state.store.user_by_id(target).await?.ok_or_else(user_not_found)?;
+    let user = state.store.users().by_id(target).await?.ok_or_else(user_not_found)?;
     reset(
         state.store.as_ref(),
         &state.outbox,
@@ -295,7 +301,7 @@ pub async fn delete(state: &AppState, actor: &AuthUser, target: Uuid, client: &C
             "delete your own account with DELETE /api/auth/me (it asks for your password)",
         ));
     }
-    let user = state.store.user_by_id(target).await?.ok_or_else(user_not_found)?;
+    let user = state.store.users().by_id(target).await?.ok_or_else(user_not_found)?;
     match account_deletion::delete(state, &user).await? {
         AccountChange::NotFound => Err(user_not_found()),
         AccountChange::LastAdmin => {

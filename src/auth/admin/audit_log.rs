@@ -35,7 +35,7 @@ pub async fn query(state: &AppState, q: &AuditQuery) -> Result<AuditPage> {
         limit: q.paging.limit(),
         offset: q.paging.offset(),
     };
-    let (events, total) = state.store.query_audit_events(&filter).await?;
+    let (events, total) = state.store.audit().query(&filter).await?;
     Ok(AuditPage {
         events,
         total,

@@ -54,7 +54,8 @@ pub async fn begin(state: &AppState, user: &UserRecord, purpose: TokenPurpose) -
     let token = OpaqueToken::generate();
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose,
@@ -81,7 +82,7 @@ async fn methods_after(state: &AppState, user: &UserRecord, purpose: TokenPurpos
             _ => {}
         }
     }
-    if state.store.unused_recovery_codes(user.id).await? > 0 {
+    if state.store.mfa().unused_recovery_codes(user.id).await? > 0 {
         methods.push(Method::Recovery);
     }
     Ok(methods)
@@ -94,7 +95,7 @@ fn invalid_mfa_token(message: &str) -> Error {
 async fn live_challenge(state: &AppState, presented: &OpaqueToken) -> Result<(OneTimeTokenRecord, TokenPurpose)> {
     let now = state.now();
     for purpose in CHALLENGES {
-        if let Some(record) = state.store.one_time_token_by_hash(purpose, &presented.hash()).await? {
+        if let Some(record) = state.store.tokens().by_hash(purpose, &presented.hash()).await? {
             if record.used_at.is_some() {
                 return Err(invalid_mfa_token("this mfa_token was already used"));
             }
@@ -115,7 +116,8 @@ async fn live_challenge(state: &AppState, presented: &OpaqueToken) -> Result<(On
 async fn challenge_user(state: &AppState, record: &OneTimeTokenRecord) -> Result<UserRecord> {
     let user = state
         .store
-        .user_by_id(record.user_id)
+        .users()
+        .by_id(record.user_id)
         .await?
         .ok_or_else(|| invalid_mfa_token("the account no longer exists"))?;
     if !user.is_active {
@@ -152,7 +154,7 @@ pub async fn complete(
     }
     if !codes::verify_second_factor(state, &user, method, code).await? {
         let max = state.config.max_code_attempts;
-        let attempts = state.store.record_failed_attempt(record.id, max, now).await?;
+        let attempts = state.store.tokens().record_failed_attempt(record.id, max, now).await?;
         audit::record(
             state.store.as_ref(),
             now,
@@ -172,13 +174,13 @@ pub async fn complete(
         }
         return Err(codes::invalid_code());
     }
-    if !state.store.consume_one_time_token(record.id, now).await? {
+    if !state.store.tokens().consume(record.id, now).await? {
         return Err(invalid_mfa_token("this mfa_token was already used"));
     }
     let amr = combined_amr(&[first_factor(purpose).to_string()], method);
     let amr_refs: Vec<&str> = amr.iter().map(String::as_str).collect();
     let pair = sessions::start_session(state, &user, &amr_refs, client).await?;
-    state.store.record_login(user.id, now).await?;
+    state.store.users().record_login(user.id, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
@@ -194,7 +196,7 @@ pub async fn complete(
 
 /// Mails an MFA code to the signed-in user (for step-up or disable).
 pub async fn send_code_to_caller(state: &AppState, caller: &AuthUser) -> Result<()> {
-    let user = state.store.user_by_id(caller.user_id).await?.ok_or_else(user_gone)?;
+    let user = state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)?;
     if !active_factors(state, user.id)
         .await?
         .iter()
@@ -216,7 +218,7 @@ pub async fn step_up(
     client: &ClientInfo,
 ) -> Result<TokenPair> {
     let now = state.now();
-    let user = state.store.user_by_id(caller.user_id).await?.ok_or_else(user_gone)?;
+    let user = state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)?;
     if !user.mfa_enabled {
         return Err(Error::bad_request(
             "mfa_not_enabled",
@@ -239,7 +241,8 @@ pub async fn step_up(
     }
     let session = state
         .store
-        .session_by_id(caller.session_id)
+        .sessions()
+        .by_id(caller.session_id)
         .await?
         .ok_or_else(|| Error::unauthorized("session_revoked", "this session has ended; sign in again"))?;
     let before: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
@@ -257,7 +260,8 @@ pub async fn step_up(
     let amr_json = serde_json::to_string(&amr).map_err(anyhow::Error::new)?;
     state
         .store
-        .step_up_session(session.id, &amr_json, now, &fresh, now)
+        .sessions()
+        .step_up(session.id, &amr_json, now, &fresh, now)
         .await?;
     audit::record(
         state.store.as_ref(),

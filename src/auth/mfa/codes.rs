@@ -50,11 +50,12 @@ pub async fn count_code_mail(state: &AppState, user: &UserRecord) -> Result<()> 
 /// Issues a new 6-digit code of `purpose` (earlier live ones stop working) and mails it.
 pub async fn send_email_code(state: &AppState, user: &UserRecord, purpose: TokenPurpose, why: CodeUse) -> Result<()> {
     let now = state.now();
-    state.store.revoke_one_time_tokens(user.id, &[purpose], now).await?;
+    state.store.tokens().revoke(user.id, &[purpose], now).await?;
     let code = NumericCode::generate();
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose,
@@ -83,11 +84,12 @@ pub async fn send_email_code(state: &AppState, user: &UserRecord, purpose: Token
 /// code, which dies after `MAX_CODE_ATTEMPTS`.
 pub async fn check_email_code(state: &AppState, user_id: Uuid, purpose: TokenPurpose, raw: &str) -> Result<bool> {
     let now = state.now();
-    let live = state.store.live_one_time_tokens(user_id, purpose, now).await?;
+    let live = state.store.tokens().live(user_id, purpose, now).await?;
     let Some(code) = NumericCode::from_presented(raw) else {
         if let Some(newest) = live.first() {
             state
                 .store
+                .tokens()
                 .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
                 .await?;
         }
@@ -95,11 +97,12 @@ pub async fn check_email_code(state: &AppState, user_id: Uuid, purpose: TokenPur
     };
     let presented = code.hash(&state.secrets.code_hash_key, user_id);
     match live.iter().find(|t| constant_time_eq(&t.token_hash, &presented)) {
-        Some(t) => Ok(state.store.consume_one_time_token(t.id, now).await?),
+        Some(t) => Ok(state.store.tokens().consume(t.id, now).await?),
         None => {
             if let Some(newest) = live.first() {
                 state
                     .store
+                    .tokens()
                     .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
                     .await?;
             }
@@ -158,7 +161,7 @@ pub async fn resolve_method(state: &AppState, user_id: Uuid, explicit: Option<Me
 /// locked; a wrong code counts towards the per-user limit (and may start the lock).
 pub async fn verify_second_factor(state: &AppState, user: &UserRecord, method: Method, code: &str) -> Result<bool> {
     let now = state.now();
-    if let Some(until) = state.store.mfa_locked_until(user.id).await? {
+    if let Some(until) = state.store.mfa().locked_until(user.id).await? {
         if until > now {
             return Err(locked(until - now));
         }
@@ -187,16 +190,17 @@ pub async fn verify_second_factor(state: &AppState, user: &UserRecord, method: M
         }
         Method::Recovery => {
             let hash = hash_recovery_code(state, user.id, code);
-            state.store.consume_recovery_code(user.id, &hash, now).await?
+            state.store.mfa().consume_recovery_code(user.id, &hash, now).await?
         }
     };
     if ok {
-        state.store.clear_mfa_failures(user.id).await?;
+        state.store.mfa().clear_failures(user.id).await?;
         return Ok(true);
     }
     if let Some(until) = state
         .store
-        .record_mfa_failure(user.id, MAX_USER_FAILURES, now + USER_LOCK)
+        .mfa()
+        .record_failure(user.id, MAX_USER_FAILURES, now + USER_LOCK)
         .await?
     {
         if until > now {

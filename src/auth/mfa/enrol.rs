@@ -41,7 +41,7 @@ pub struct RecoveryCodes {
 }
 
 async fn load_user(state: &AppState, caller: &AuthUser) -> Result<UserRecord> {
-    state.store.user_by_id(caller.user_id).await?.ok_or_else(user_gone)
+    state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)
 }
 
 /// Starts enrolling `method`: a pending factor plus the TOTP secret, or a mailed code.
@@ -84,7 +84,8 @@ pub async fn enable(
     };
     let saved = state
         .store
-        .save_pending_mfa_factor(&NewMfaFactor {
+        .mfa()
+        .save_pending_factor(&NewMfaFactor {
             id: Uuid::new_v4(),
             user_id: user.id,
             method: method.as_str().into(),
@@ -142,7 +143,7 @@ pub async fn verify(
 ) -> Result<RecoveryCodes> {
     let user = load_user(state, caller).await?;
     let now = state.now();
-    let factors = state.store.mfa_factors(user.id).await?;
+    let factors = state.store.mfa().factors(user.id).await?;
     let Some(pending) = factors.iter().find(|f| f.method == method.as_str() && !f.is_active()) else {
         return Err(Error::bad_request(
             "mfa_not_pending",
@@ -178,7 +179,8 @@ pub async fn verify(
     let hashes = codes::hash_recovery_codes(state, user.id, &recovery);
     if !state
         .store
-        .activate_mfa_factor(pending.id, user.id, &hashes, now)
+        .mfa()
+        .activate_factor(pending.id, user.id, &hashes, now)
         .await?
     {
         return Err(Error::bad_request(
@@ -264,7 +266,7 @@ pub async fn regenerate_recovery_codes(
     let now = state.now();
     let recovery = codes::generate_recovery_codes();
     let hashes = codes::hash_recovery_codes(state, user.id, &recovery);
-    state.store.replace_recovery_codes(user.id, &hashes, now).await?;
+    state.store.mfa().replace_recovery_codes(user.id, &hashes, now).await?;
     notify(state, &user, Template::MfaRecoveryCodes, "recovery").await?;
     audit::record(
         state.store.as_ref(),

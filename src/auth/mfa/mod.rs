@@ -116,7 +116,8 @@ pub fn combined_amr(first: &[String], factor: Method) -> Vec<String> {
 pub(crate) async fn active_factors(state: &AppState, user_id: Uuid) -> Result<Vec<MfaFactorRecord>> {
     Ok(state
         .store
-        .mfa_factors(user_id)
+        .mfa()
+        .factors(user_id)
         .await?
         .into_iter()
         .filter(MfaFactorRecord::is_active)
@@ -149,9 +150,9 @@ const MFA_TOKENS: [TokenPurpose; 4] = [
 
 /// Deletes every factor and recovery code of the user and revokes MFA's live one-time tokens
 /// (the owner turning MFA off, or an admin's [`reset`]).
-pub(crate) async fn remove_factors(store: &dyn Store, user_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-    store.disable_mfa(user_id, now).await?;
-    store.revoke_one_time_tokens(user_id, &MFA_TOKENS, now).await?;
+pub(crate) async fn remove_factors(store: &Store, user_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    store.mfa().disable(user_id, now).await?;
+    store.tokens().revoke(user_id, &MFA_TOKENS, now).await?;
     Ok(())
 }
 

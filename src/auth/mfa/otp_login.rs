@@ -17,7 +17,7 @@ use serde_json::json;
 /// Mails a sign-in code if `email` belongs to an active, confirmed account; otherwise nothing.
 /// The caller answers the same either way (and runs this off the request).
 pub async fn request(state: &AppState, email: &Email) -> Result<()> {
-    match state.store.user_by_email(&email.canonical()).await? {
+    match state.store.users().by_email(&email.canonical()).await? {
         Some(user) if user.is_active && user.is_email_verified => {
             codes::send_email_code(state, &user, TokenPurpose::OtpLogin, CodeUse::Passwordless).await
         }
@@ -27,7 +27,7 @@ pub async fn request(state: &AppState, email: &Email) -> Result<()> {
 
 pub async fn login(state: &AppState, email: &Email, code: &str, client: &ClientInfo) -> Result<LoginOutcome> {
     let now = state.now();
-    let user = state.store.user_by_email(&email.canonical()).await?;
+    let user = state.store.users().by_email(&email.canonical()).await?;
     let ok = match &user {
         Some(u) => codes::check_email_code(state, u.id, TokenPurpose::OtpLogin, code).await?,
         None => false,
@@ -55,7 +55,7 @@ pub async fn login(state: &AppState, email: &Email, code: &str, client: &ClientI
         return Ok(LoginOutcome::MfaRequired(step));
     }
     let pair = sessions::start_session(state, &user, &["email"], client).await?;
-    state.store.record_login(user.id, now).await?;
+    state.store.users().record_login(user.id, now).await?;
     audit::record(
         state.store.as_ref(),
         now,

@@ -28,7 +28,7 @@ pub enum ResetBy {
 /// Removes every factor and recovery code of `user`, ends its sessions and mails the owner.
 /// Answers how many sessions ended. `400 mfa_not_enabled` when there is nothing to remove.
 pub async fn reset(
-    store: &dyn Store,
+    store: &Store,
     outbox: &Outbox,
     clock: &dyn Clock,
     app_name: &str,
@@ -44,7 +44,7 @@ pub async fn reset(
     }
     let now = clock.now();
     super::remove_factors(store, user.id, now).await?;
-    let sessions_revoked = store.revoke_user_sessions(user.id, None, now).await?;
+    let sessions_revoked = store.sessions().revoke_all_of_user(user.id, None, now).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let mail = render(
         Template::MfaReset,

@@ -127,7 +127,7 @@ pub async fn verify(state: &AppState, user_id: Uuid, secret: &TotpSecret, code: 
         }
     }
     match matched {
-        Some(step) => Ok(state.store.claim_totp_step(user_id, step).await?),
+        Some(step) => Ok(state.store.mfa().claim_totp_step(user_id, step).await?),
         None => Ok(false),
     }
 }

@@ -166,7 +166,8 @@ pub async fn callback(
     let token = OpaqueToken::generate();
     state
         .store
-        .insert_one_time_token(&NewOneTimeToken {
+        .tokens()
+        .insert(&NewOneTimeToken {
             id: Uuid::new_v4(),
             user_id: user.id,
             purpose: TokenPurpose::OAuthExchange,
@@ -186,8 +187,8 @@ pub async fn callback(
 /// identity would be linked into it — next to the stranger's identity (pre-account hijacking).
 async fn find_or_create_user(state: &AppState, provider: &str, profile: &ProviderProfile) -> Result<UserRecord> {
     let now = state.now();
-    if let Some(user_id) = state.store.oauth_account_user(provider, &profile.subject).await? {
-        return active(state.store.user_by_id(user_id).await?);
+    if let Some(user_id) = state.store.identities().user_of(provider, &profile.subject).await? {
+        return active(state.store.users().by_id(user_id).await?);
     }
     let email = profile
         .email
@@ -199,7 +200,7 @@ async fn find_or_create_user(state: &AppState, provider: &str, profile: &Provide
                 "the provider did not share a usable email address",
             )
         })?;
-    let existing = state.store.user_by_email(&email.canonical()).await?;
+    let existing = state.store.users().by_email(&email.canonical()).await?;
     let links_existing = existing.is_some();
     let user = match existing {
         Some(_) if !profile.email_verified => {
@@ -229,7 +230,7 @@ async fn find_or_create_user(state: &AppState, provider: &str, profile: &Provide
             // Names the provider knows prefill the profile when they pass our rules.
             new_user.first_name = valid_name(profile.first_name.as_deref());
             new_user.last_name = valid_name(profile.last_name.as_deref());
-            let created = state.store.create_user(&new_user).await;
+            let created = state.store.users().create(&new_user).await;
             match created {
                 Ok(u) => u,
                 Err(StoreError::Duplicate(_)) => {
@@ -241,7 +242,8 @@ async fn find_or_create_user(state: &AppState, provider: &str, profile: &Provide
     };
     match state
         .store
-        .insert_oauth_account(&NewOAuthAccount {
+        .identities()
+        .link(&NewOAuthAccount {
             id: Uuid::new_v4(),
             user_id: user.id,
             provider: provider.to_string(),
@@ -304,15 +306,16 @@ pub async fn exchange(state: &AppState, code: &str, client: &ClientInfo) -> Resu
     let presented = OpaqueToken::from_presented(code);
     let record = state
         .store
-        .one_time_token_by_hash(TokenPurpose::OAuthExchange, &presented.hash())
+        .tokens()
+        .by_hash(TokenPurpose::OAuthExchange, &presented.hash())
         .await?
         .filter(|r| r.used_at.is_none() && r.revoked_at.is_none() && r.expires_at > now)
         .ok_or_else(invalid)?;
     // One conditional update: of two racing exchanges only one wins.
-    if !state.store.consume_one_time_token(record.id, now).await? {
+    if !state.store.tokens().consume(record.id, now).await? {
         return Err(invalid());
     }
-    let user = active(state.store.user_by_id(record.user_id).await?)?;
+    let user = active(state.store.users().by_id(record.user_id).await?)?;
     if user.mfa_enabled {
         // The password login's challenge, recording the provider as the first factor.
         let step = challenge::begin(state, &user, TokenPurpose::MfaChallengeAfterOAuth).await?;

@@ -7,14 +7,14 @@ use crate::store::OAuthAccountRecord;
 use uuid::Uuid;
 
 pub async fn list(state: &AppState, user_id: Uuid) -> Result<Vec<OAuthAccountRecord>> {
-    Ok(state.store.oauth_accounts_for_user(user_id).await?)
+    Ok(state.store.identities().of_user(user_id).await?)
 }
 
 pub async fn unlink(state: &AppState, user_id: Uuid, id: Uuid) -> Result<()> {
-    if state.store.unlink_oauth_account(user_id, id).await? {
+    if state.store.identities().unlink(user_id, id).await? {
         return Ok(());
     }
-    let linked = state.store.oauth_accounts_for_user(user_id).await?;
+    let linked = state.store.identities().of_user(user_id).await?;
     if linked.iter().any(|a| a.id == id) {
         Err(Error::conflict(
             "last_sign_in_method",

@@ -1,0 +1,70 @@
+//! Linked provider identities (OAuth / OIDC sign-in).
+
+use super::engine::{on_engine, Db};
+use super::*;
+use uuid::Uuid;
+
+pub struct Identities<'a>(pub(super) &'a Db);
+
+impl Identities<'_> {
+    /// The user a provider identity (provider, subject) is linked to, if any.
+    pub async fn user_of(&self, provider: &str, provider_user_id: &str) -> StoreResult<Option<Uuid>> {
+        on_engine!(self.0, |pool| {
+            Ok(
+                sqlx::query_scalar("SELECT user_id FROM oauth_accounts WHERE provider = $1 AND provider_user_id = $2")
+                    .bind(provider)
+                    .bind(provider_user_id)
+                    .fetch_optional(pool)
+                    .await?,
+            )
+        })
+    }
+
+    /// Links a provider identity to a user; `Duplicate("identity")` if it is linked already.
+    pub async fn link(&self, account: &NewOAuthAccount) -> StoreResult<()> {
+        on_engine!(self.0, |pool| {
+            sqlx::query(
+                "INSERT INTO oauth_accounts (id, user_id, provider, provider_user_id, email, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(account.id)
+            .bind(account.user_id)
+            .bind(&account.provider)
+            .bind(&account.provider_user_id)
+            .bind(&account.email)
+            .bind(account.created_at)
+            .execute(pool)
+            .await
+            .map_err(map_unique)?;
+            Ok(())
+        })
+    }
+
+    pub async fn of_user(&self, user_id: Uuid) -> StoreResult<Vec<OAuthAccountRecord>> {
+        on_engine!(self.0, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT id, provider, email, created_at FROM oauth_accounts WHERE user_id = $1 ORDER BY created_at, id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Unlinks one identity, in one statement, only if the user keeps another way to sign in
+    /// (a password or another identity). Returns whether a row was deleted.
+    pub async fn unlink(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        on_engine!(self.0, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM oauth_accounts WHERE id = $2 AND user_id = $1 AND ( \
+               EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
+               OR (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1) > 1)",
+            )
+            .bind(user_id)
+            .bind(id)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+}
