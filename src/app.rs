@@ -3,6 +3,7 @@
 
 use crate::auth::keys::KeySet;
 use crate::auth::password::PasswordHasher;
+use crate::auth::services::{ServerSecrets, Services};
 use crate::auth::tokens::TokenIssuer;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailDomainCheck};
@@ -10,7 +11,6 @@ use crate::dns::{DomainResolver, SystemResolver};
 use crate::mail::smtp::{SmtpMailer, SmtpSettings};
 use crate::mail::worker::OutboxWorker;
 use crate::mail::{LogMailer, Mailer, Outbox};
-use crate::store::Store;
 use anyhow::Context;
 use axum::Router;
 use secrecy::ExposeSecret;
@@ -19,38 +19,23 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Keys derived from server-side secrets that all instances share (stored in `server_secrets`).
-pub struct ServerSecrets {
-    /// Derives a refresh token's successor, so a retry in the grace window gets the same token.
-    pub refresh_successor_key: Vec<u8>,
-    /// Keys the hashes of short numeric codes.
-    pub code_hash_key: Vec<u8>,
-    /// Signs the cookie that binds a social login's `state` to the browser.
-    pub oauth_state_key: Vec<u8>,
-    /// Keys the hashes that rate-limit counters and lockout rows are filed under (IPs,
-    /// addresses), so neither Redis nor the database holds the plain values.
-    pub rate_limit_key: Vec<u8>,
-    /// Derives the CSRF token that goes with a refresh-token cookie.
-    pub csrf_key: Vec<u8>,
-}
-
+/// The router's state: the [`Services`] the rules use, plus what only the running server
+/// needs (the audit-retention job it schedules). It derefs to `Services`, so a handler passes
+/// `&state` where a rule asks for `&Services`.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Arc<Store>,
-    pub clock: Arc<dyn Clock>,
-    pub hasher: PasswordHasher,
-    pub tokens: TokenIssuer,
-    pub outbox: Outbox,
-    pub resolver: Option<Arc<dyn DomainResolver>>,
-    pub secrets: Arc<ServerSecrets>,
-    pub oauth: crate::auth::oauth::Providers,
-    pub limits: Arc<crate::ratelimit::RateLimiter>,
-    /// Prometheus counters (`/metrics`), one registry per server.
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub services: Services,
     /// `AUDIT_RETENTION_DAYS` / `AUDIT_EXPORT_PATH`: run at start and hourly by the
     /// [`Application`]; `sweep()` runs one now.
     pub audit_retention: crate::audit::retention::AuditRetention,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 /// What tests (or an embedding program) may replace.
@@ -131,9 +116,8 @@ impl AppState {
         )
         .forgetting_login_failures_after(config.lockout.duration);
         audit_retention.check_export_path()?;
-        let state = AppState {
+        let services = Services {
             metrics,
-            audit_retention,
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
             outbox: Outbox::new(store.clone(), clock.clone()),
             config: Arc::new(config),
@@ -151,11 +135,13 @@ impl AppState {
             oauth,
             limits: Arc::new(limits),
         };
-        Ok((state, mailer))
-    }
-
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+        Ok((
+            AppState {
+                services,
+                audit_retention,
+            },
+            mailer,
+        ))
     }
 }
 

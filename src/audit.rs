@@ -4,7 +4,7 @@
 
 pub mod retention;
 
-use crate::http::extract::ClientInfo;
+use crate::client::ClientInfo;
 use crate::store::{AuditEvent, Store};
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -194,7 +194,7 @@ async fn admin_reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
         .by_email(&email.canonical())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no account has the address {email}"))?;
-    let client = gatehouse::http::extract::ClientInfo {
+    let client = gatehouse::client::ClientInfo {
         ip: None,
         user_agent: Some("gatehouse admin reset-mfa".into()),
     };

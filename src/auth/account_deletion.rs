@@ -12,21 +12,21 @@
 //!   removes them: the trail of who did what must outlive the account.
 //! - The address is told by mail, so an owner whose session was abused hears of it.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::admin::access;
 use crate::auth::reauthentication;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::Result;
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{AccountChange, UserRecord};
 use serde_json::{json, Value};
 
 /// The caller deletes their own account.
 pub async fn delete_own(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     current_password: Option<&Password>,
     client: &ClientInfo,
@@ -53,7 +53,7 @@ pub async fn delete_own(
 
 /// Deletes `user` and, if it was deleted, tells their address. Audit is the caller's: it knows
 /// who asked.
-pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<AccountChange> {
+pub(crate) async fn delete(state: &Services, user: &UserRecord) -> Result<AccountChange> {
     let now = state.now();
     let change = state
         .store
@@ -74,7 +74,7 @@ pub(crate) async fn delete(state: &AppState, user: &UserRecord) -> Result<Accoun
     Ok(change)
 }
 
-async fn record(state: &AppState, user: &UserRecord, client: &ClientInfo, outcome: Outcome, details: Value) {
+async fn record(state: &Services, user: &UserRecord, client: &ClientInfo, outcome: Outcome, details: Value) {
     audit::record(
         state.store.as_ref(),
         state.now(),

@@ -10,10 +10,10 @@ pub mod audit_log;
 
 use crate::audit::{self, Outcome};
 use crate::auth::password::PasswordHasher;
+use crate::client::ClientInfo;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{Email, Password, PasswordContext};
-use crate::http::extract::ClientInfo;
 use crate::store::{NewUser, Store, UserRecord};
 use anyhow::{bail, Context};
 use serde_json::json;

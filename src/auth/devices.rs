@@ -7,8 +7,8 @@
 //! sign-in of an account is not announced (there is nothing to compare with), and neither is a
 //! sign-in with no `User-Agent` after one without.
 
-use crate::app::AppState;
-use crate::http::extract::ClientInfo;
+use crate::auth::services::Services;
+use crate::client::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::UserRecord;
 use std::sync::LazyLock;
@@ -49,7 +49,7 @@ pub fn label(user_agent: Option<&str>) -> String {
 }
 
 /// Mails `user` if `session` came from a device none of their recent sessions came from.
-pub async fn alert_if_new(state: &AppState, user: &UserRecord, session: Uuid, client: &ClientInfo, method: &str) {
+pub async fn alert_if_new(state: &Services, user: &UserRecord, session: Uuid, client: &ClientInfo, method: &str) {
     if !state.config.new_device_alerts {
         return;
     }
@@ -60,7 +60,7 @@ pub async fn alert_if_new(state: &AppState, user: &UserRecord, session: Uuid, cl
 }
 
 async fn alert(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     session: Uuid,
     client: &ClientInfo,

@@ -13,14 +13,14 @@
 //!   verification, sign-in codes) stop working: they would otherwise keep a way in through a
 //!   mailbox the account has left.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::reauthentication;
 use crate::auth::secrets::OpaqueToken;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::{Email, FieldError, Password};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewOneTimeToken, StoreError, TokenPurpose, UserRecord};
 use serde_json::json;
@@ -40,7 +40,7 @@ const MAILED_TO_OLD_ADDRESS: [TokenPurpose; 7] = [
 /// Checks that the caller may move their account to `new_email`. What follows (the mails) is
 /// [`send_change_mails`], which the handler runs off the request.
 pub async fn authorize(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     new_email: &Email,
     current_password: Option<&Password>,
@@ -60,7 +60,7 @@ pub async fn authorize(
 /// Mails the confirmation link to the new address and a notice to the old one — or, when the
 /// new address already has an account, a "someone tried" mail to it and nothing else.
 pub async fn send_change_mails(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     new_email: &Email,
     client: &ClientInfo,
@@ -133,7 +133,7 @@ pub async fn send_change_mails(
 }
 
 /// Uses the link from the mail to the new address: the account signs in with it from now on.
-pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let invalid = || Error::bad_request("invalid_token", "this address-change link is not valid");
     let link = state
@@ -193,7 +193,7 @@ pub async fn confirm(state: &AppState, token: &OpaqueToken, client: &ClientInfo)
 
 /// Ends every pending change of the account: before a newer request, and when its password
 /// changes (whoever asked may have been an intruder who knew the old one).
-pub async fn cancel_pending(state: &AppState, user_id: Uuid) -> Result<()> {
+pub async fn cancel_pending(state: &Services, user_id: Uuid) -> Result<()> {
     state
         .store
         .tokens()
@@ -219,7 +219,7 @@ fn spent(record: &crate::store::OneTimeTokenRecord, now: chrono::DateTime<chrono
 }
 
 async fn record(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     client: &ClientInfo,
     outcome: Outcome,

@@ -16,12 +16,12 @@
 //! alike, so a locked answer does not reveal whether an account exists, nor which username
 //! and address belong together. Only real owners get mail.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::secrets::OpaqueToken;
+use crate::auth::services::Services;
+use crate::client::ClientInfo;
 use crate::domain::{Email, Username};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::ratelimit::Limit;
 use crate::store::{LoginFailure, NewOneTimeToken, TokenPurpose, UserRecord};
@@ -60,7 +60,7 @@ pub struct Subject(String);
 
 impl Subject {
     /// The subject of the name typed at sign-in.
-    pub fn of(state: &AppState, identifier: &str) -> Subject {
+    pub fn of(state: &Services, identifier: &str) -> Subject {
         let canonical = if identifier.contains('@') {
             Email::parse(identifier)
                 .map(|e| format!("email:{}", e.canonical()))
@@ -76,7 +76,7 @@ impl Subject {
     }
 
     /// Every name `user` signs in with: its address and, if it has one, its username.
-    pub fn all_of(state: &AppState, user: &UserRecord) -> Vec<Subject> {
+    pub fn all_of(state: &Services, user: &UserRecord) -> Vec<Subject> {
         let mut subjects = vec![Self::of(state, &user.email)];
         if let Some(username) = &user.username {
             subjects.push(Self::of(state, username));
@@ -91,7 +91,7 @@ impl Subject {
 
 /// Lifts every failed-login lock on `user`, for every client (the unlock link, an admin's
 /// unlock, account deletion).
-pub async fn clear_all(state: &AppState, user: &UserRecord) -> Result<()> {
+pub async fn clear_all(state: &Services, user: &UserRecord) -> Result<()> {
     for subject in Subject::all_of(state, user) {
         state.store.lockout().clear(subject.as_str(), None).await?;
     }
@@ -99,7 +99,7 @@ pub async fn clear_all(state: &AppState, user: &UserRecord) -> Result<()> {
 }
 
 /// Counts one password attempt against `RATE_LIMIT_LOGIN` (per name typed and client network).
-pub async fn count_attempt(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<()> {
+pub async fn count_attempt(state: &Services, subject: &Subject, client: &ClientInfo) -> Result<()> {
     state
         .limits
         .check(Limit::Login, &format!("{}|{}", subject.as_str(), network_of(client)))
@@ -125,7 +125,7 @@ fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> Error {
 }
 
 /// The `429 account_locked` answer, if a lock on this subject (for this IP, or for all) runs.
-pub async fn active_lock(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<Option<Error>> {
+pub async fn active_lock(state: &Services, subject: &Subject, client: &ClientInfo) -> Result<Option<Error>> {
     let now = state.now();
     let until = state
         .store
@@ -138,7 +138,7 @@ pub async fn active_lock(state: &AppState, subject: &Subject, client: &ClientInf
 /// Counts a failed sign-in; when it locks, audits the lock and mails the owner an unlock link.
 /// Answers whether this failure locked the subject (for this client or for everyone).
 pub async fn record_failure(
-    state: &AppState,
+    state: &Services,
     subject: &Subject,
     user: Option<&UserRecord>,
     client: &ClientInfo,
@@ -188,7 +188,7 @@ pub async fn record_failure(
 /// A successful sign-in: the count from this address and over all addresses is forgotten. A
 /// lock on another address stays (the owner signing in must not hand an attacker elsewhere a
 /// fresh set of guesses).
-pub async fn reset(state: &AppState, subject: &Subject, client: &ClientInfo) -> Result<()> {
+pub async fn reset(state: &Services, subject: &Subject, client: &ClientInfo) -> Result<()> {
     state
         .store
         .lockout()
@@ -198,7 +198,7 @@ pub async fn reset(state: &AppState, subject: &Subject, client: &ClientInfo) -> 
 }
 
 async fn send_unlock_mail(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     client: &ClientInfo,
     failures: u32,
@@ -239,7 +239,7 @@ async fn send_unlock_mail(
 }
 
 /// Spends the link from the lock mail: every lock on the account ends now.
-pub async fn unlock_with_token(state: &AppState, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+pub async fn unlock_with_token(state: &Services, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let record = state
         .store

@@ -7,18 +7,18 @@
 //! username): with an `@` it is an address, otherwise a username (which can never contain `@`).
 //! An unknown username is treated exactly like an unknown address.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::mfa::challenge::{self, LoginOutcome};
+use crate::auth::services::Services;
 use crate::auth::{lockout, sessions};
+use crate::client::ClientInfo;
 use crate::domain::{Email, Password, Username};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::UserRecord;
 use serde_json::json;
 
 pub async fn login(
-    state: &AppState,
+    state: &Services,
     identifier: &str,
     password: &Password,
     client: &ClientInfo,
@@ -106,7 +106,7 @@ pub async fn login(
 /// The checks every way of signing in makes once the first factor is proven (password, mailed
 /// code): the account is enabled and its address confirmed. Refusals are audited with `method`.
 /// They come only after the factor, so they tell nothing to someone who does not hold it.
-pub(crate) async fn admit(state: &AppState, user: &UserRecord, method: &str, client: &ClientInfo) -> Result<()> {
+pub(crate) async fn admit(state: &Services, user: &UserRecord, method: &str, client: &ClientInfo) -> Result<()> {
     let refusal = if !user.is_active {
         Some((
             "account_disabled",
@@ -143,7 +143,7 @@ pub(crate) async fn admit(state: &AppState, user: &UserRecord, method: &str, cli
 
 /// The account named by an email address or a username. (Malformed input simply finds
 /// nothing: the answer must not differ from an unknown account.)
-async fn find_account(state: &AppState, identifier: &str) -> Result<Option<UserRecord>> {
+async fn find_account(state: &Services, identifier: &str) -> Result<Option<UserRecord>> {
     if identifier.contains('@') {
         match Email::parse(identifier) {
             Ok(email) => Ok(state.store.users().by_email(&email.canonical()).await?),

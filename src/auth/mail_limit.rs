@@ -10,14 +10,14 @@
 //! Where the caller must not learn whether the address has an account, the count is taken on
 //! the address submitted before anything is looked up, so a `429` tells nothing.
 
-use crate::app::AppState;
+use crate::auth::services::Services;
+use crate::client::ClientInfo;
 use crate::error::Result;
-use crate::http::extract::ClientInfo;
 use crate::ratelimit::Limit;
 
 /// Counts one mail request for `canonical` (an address in canonical form) from `client`
 /// against `limit` and against the per-address cap. `429` when either is spent.
-pub async fn count_request(state: &AppState, limit: Limit, canonical: &str, client: &ClientInfo) -> Result<()> {
+pub async fn count_request(state: &Services, limit: Limit, canonical: &str, client: &ClientInfo) -> Result<()> {
     state
         .limits
         .check(limit, &format!("{canonical}|{}", client.limit_subject()))
@@ -27,6 +27,6 @@ pub async fn count_request(state: &AppState, limit: Limit, canonical: &str, clie
 
 /// Counts one mail to `canonical` against the per-address cap only (for mails whose request
 /// was already counted some other way, such as a registration).
-pub async fn count_mail_to(state: &AppState, canonical: &str) -> Result<()> {
+pub async fn count_mail_to(state: &Services, canonical: &str) -> Result<()> {
     state.limits.check(Limit::MailPerAddress, canonical).await
 }

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod reauthentication;
 pub mod registration;
 pub mod secrets;
+pub mod services;
 pub mod sessions;
 pub mod tokens;
 pub mod verification;

@@ -14,20 +14,20 @@
 //! - A reset proves control of the mailbox, so it also verifies a pending address. It does not
 //!   touch MFA settings: a second factor is still needed at the next login.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::secrets::OpaqueToken;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::{Email, Password, PasswordContext};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewOneTimeToken, TokenPurpose, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
 
 /// Queues a reset mail if `email` belongs to an active account; otherwise does nothing.
-pub async fn forgot(state: &AppState, email: &Email, client: &ClientInfo) -> Result<()> {
+pub async fn forgot(state: &Services, email: &Email, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let Some(user) = state.store.users().by_email(&email.canonical()).await? else {
         return Ok(());
@@ -95,7 +95,7 @@ fn reset_token_error(code: &'static str) -> Error {
 }
 
 /// Sets a new password with a reset token.
-pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, client: &ClientInfo) -> Result<()> {
+pub async fn reset(state: &Services, token: &OpaqueToken, new_password: &str, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let record = state
         .store
@@ -157,7 +157,7 @@ pub async fn reset(state: &AppState, token: &OpaqueToken, new_password: &str, cl
 
 /// Changes the signed-in user's password; the caller's session stays, all others end.
 pub async fn change(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     current: &Password,
     new_password: &str,
@@ -215,12 +215,12 @@ pub async fn change(
 }
 
 /// History entries beside the current hash: together they are the last `PASSWORD_HISTORY`.
-fn history_to_keep(state: &AppState) -> u32 {
+fn history_to_keep(state: &Services) -> u32 {
     state.config.password_history.saturating_sub(1)
 }
 
 /// The policy of registration, plus: not one of the last `PASSWORD_HISTORY` passwords.
-async fn acceptable_new_password(state: &AppState, user: &UserRecord, raw: &str) -> Result<Password> {
+async fn acceptable_new_password(state: &Services, user: &UserRecord, raw: &str) -> Result<Password> {
     let rules = state.config.password_rules();
     let email = Email::parse(&user.email).ok();
     let ctx = PasswordContext {
@@ -254,7 +254,7 @@ async fn acceptable_new_password(state: &AppState, user: &UserRecord, raw: &str)
     Ok(password)
 }
 
-async fn notify_changed(state: &AppState, user: &UserRecord) -> Result<()> {
+async fn notify_changed(state: &Services, user: &UserRecord) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let mail = render(

@@ -6,12 +6,12 @@
 //! username is `409 username_taken`, as at registration: whoever picks a public name must learn
 //! it is taken, and a username is not a contact address, so this reveals nothing login hides.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::{BdMobile, DateOfBirth, Gender, PersonName, Username};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::{ProfileChanges, StoreError, StoredUsername, UserRecord};
 use serde_json::json;
 
@@ -53,7 +53,7 @@ pub fn username_taken() -> Error {
 }
 
 pub async fn update_profile(
-    state: &AppState,
+    state: &Services,
     user: &AuthUser,
     update: ProfileUpdate,
     client: &ClientInfo,

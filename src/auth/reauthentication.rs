@@ -4,20 +4,20 @@
 //! (it signs in through a provider) instead needs a sign-in within `MFA_STEP_UP_WINDOW`.
 //! OWASP ASVS V2.5 / V3.7 (re-authentication before sensitive account changes).
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::lockout;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::{FieldError, Password};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::UserRecord;
 use serde_json::json;
 
 /// The caller's account, once they have proven they own it. A wrong password is written to the
 /// audit log as a failed `event`.
 pub async fn prove_owner(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     current_password: Option<&Password>,
     event: &str,
@@ -60,7 +60,7 @@ pub async fn prove_owner(
 /// or a sign-in within `MFA_STEP_UP_WINDOW`. A stolen access token is otherwise enough to put
 /// an authenticator the thief holds on the account and keep its owner out for good.
 pub async fn prove_recent_owner(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     user: &UserRecord,
     current_password: Option<&Password>,
@@ -96,7 +96,7 @@ pub async fn prove_recent_owner(
 /// session it came from (its owner signs in again, with the unlock link if needed); while a
 /// lock runs no password is checked.
 pub async fn check_current_password(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     user: &UserRecord,
     stored: &str,

@@ -9,13 +9,13 @@
 //! name must be told it is taken, and a username is not a contact address. It is checked first,
 //! so a taken username answers `409` whether or not the address is registered.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
+use crate::auth::services::Services;
 use crate::auth::verification;
+use crate::client::ClientInfo;
 use crate::dns::DomainStatus;
 use crate::domain::{BdMobile, DateOfBirth, Email, FieldError, Gender, Password, PersonName, Username};
 use crate::error::Result;
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewUser, StoreError};
 use serde_json::json;
@@ -34,7 +34,7 @@ pub struct Registration {
 }
 
 /// Refuses addresses whose domain cannot receive mail (`EMAIL_DOMAIN_CHECK=dns`).
-pub async fn check_email_domain(state: &AppState, email: &Email) -> Option<FieldError> {
+pub async fn check_email_domain(state: &Services, email: &Email) -> Option<FieldError> {
     let resolver = state.resolver.as_ref()?;
     match resolver.check(email.domain()).await {
         DomainStatus::NoMailHost => Some(FieldError {
@@ -49,7 +49,7 @@ pub async fn check_email_domain(state: &AppState, email: &Email) -> Option<Field
     }
 }
 
-pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) -> Result<()> {
+pub async fn register(state: &Services, reg: Registration, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let password_hash = state.hasher.hash(&reg.password).await?;
     let canonical = reg.email.canonical();
@@ -100,7 +100,7 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
     Ok(())
 }
 
-async fn notify_existing_account(state: &AppState, email: &Email, client: &ClientInfo) -> Result<()> {
+async fn notify_existing_account(state: &Services, email: &Email, client: &ClientInfo) -> Result<()> {
     // Over the per-address mail cap the notice is skipped, not refused: the answer must stay the
     // `201` a new account gets.
     if crate::auth::mail_limit::count_mail_to(state, &email.canonical())

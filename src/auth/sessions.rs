@@ -18,12 +18,12 @@
 //!   authenticated request checks it is still live, so a logged-out access token is refused at
 //!   once on every instance.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::secrets::{hmac_bytes, OpaqueToken};
+use crate::auth::services::Services;
 use crate::auth::tokens::{AccessClaims, AccessTokenSpec, TokenError};
+use crate::client::ClientInfo;
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::{NewRefreshToken, NewSession, RefreshTokenRecord, SessionRecord, UserRecord};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -59,7 +59,7 @@ pub struct AuthUser {
 /// Starts a session for a user who just authenticated with `amr` (and, with `SINGLE_SESSION`,
 /// ends their other sessions). Counted as a successful sign-in in the metrics.
 pub async fn start_session(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     amr: &[&str],
     client: &ClientInfo,
@@ -121,7 +121,7 @@ pub async fn start_session(
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pair(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     session_id: Uuid,
     amr: &[String],
@@ -152,7 +152,7 @@ pub(crate) fn pair(
     })
 }
 
-fn successor_of(state: &AppState, presented: &OpaqueToken) -> OpaqueToken {
+fn successor_of(state: &Services, presented: &OpaqueToken) -> OpaqueToken {
     let bytes = hmac_bytes(
         &state.secrets.refresh_successor_key,
         &[b"refresh-successor", presented.expose().as_bytes()],
@@ -165,7 +165,7 @@ fn invalid_refresh() -> Error {
 }
 
 /// Rotates a refresh token (see the module docs for the rules).
-pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientInfo) -> Result<TokenPair> {
+pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientInfo) -> Result<TokenPair> {
     let now = state.now();
     let hash = presented.hash();
     let Some(record) = state.store.sessions().refresh_token_by_hash(&hash).await? else {
@@ -196,7 +196,7 @@ pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientI
         .await?
         .ok_or_else(invalid_refresh)?;
     if !user.is_active {
-        return Err(Error::unauthorized("account_disabled", "this account is disabled"));
+        return Err(Error::forbidden("account_disabled", "this account is disabled"));
     }
     let amr: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
     let successor = successor_of(state, presented);
@@ -268,7 +268,7 @@ pub async fn refresh(state: &AppState, presented: &OpaqueToken, client: &ClientI
 }
 
 async fn grace_retry(
-    state: &AppState,
+    state: &Services,
     record: &RefreshTokenRecord,
     session: &SessionRecord,
     user: &UserRecord,
@@ -301,7 +301,7 @@ async fn grace_retry(
 }
 
 /// Checks a bearer access token: signature and claims, then that its session is still live.
-pub async fn authenticate(state: &AppState, bearer: &str) -> Result<AuthUser> {
+pub async fn authenticate(state: &Services, bearer: &str) -> Result<AuthUser> {
     let now = state.now();
     let claims = state.tokens.verify(bearer, now).await.map_err(|e| match e {
         TokenError::Expired => Error::unauthorized("token_expired", "the access token has expired; refresh it"),
@@ -328,7 +328,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<AuthUser> {
 }
 
 /// Ends the caller's session and its refresh family.
-pub async fn logout(state: &AppState, user: &AuthUser, client: &ClientInfo) -> Result<()> {
+pub async fn logout(state: &Services, user: &AuthUser, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     state.store.sessions().revoke(user.session_id, now).await?;
     audit::record(
@@ -345,7 +345,7 @@ pub async fn logout(state: &AppState, user: &AuthUser, client: &ClientInfo) -> R
 }
 
 /// Logout by refresh token (for clients that only hold the refresh token, e.g. a cookie).
-pub async fn logout_by_refresh(state: &AppState, presented: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+pub async fn logout_by_refresh(state: &Services, presented: &OpaqueToken, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let record = state
         .store

@@ -3,12 +3,12 @@
 //! `MAX_CODE_ATTEMPTS` wrong guesses before it is destroyed (NIST SP 800-63B §5.2.2), so a million
 //! possible codes cannot be walked through. Using either revokes the other.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::secrets::{constant_time_eq, NumericCode, OpaqueToken};
+use crate::auth::services::Services;
+use crate::client::ClientInfo;
 use crate::domain::Email;
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewOneTimeToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
 use serde_json::json;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 const PURPOSES: [TokenPurpose; 2] = [TokenPurpose::EmailVerificationLink, TokenPurpose::EmailVerificationCode];
 
 /// Issues a fresh link and code (revoking earlier ones) and queues the mail.
-pub async fn send_verification(state: &AppState, user: &UserRecord) -> Result<()> {
+pub async fn send_verification(state: &Services, user: &UserRecord) -> Result<()> {
     let now = state.now();
     let cfg = &state.config;
     state.store.tokens().revoke(user.id, &PURPOSES, now).await?;
@@ -85,7 +85,7 @@ fn token_error(record: &OneTimeTokenRecord, now: chrono::DateTime<chrono::Utc>) 
     }
 }
 
-pub async fn verify_with_token(state: &AppState, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
+pub async fn verify_with_token(state: &Services, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let record = state
         .store
@@ -106,7 +106,7 @@ fn invalid_code() -> Error {
     )
 }
 
-pub async fn verify_with_code(state: &AppState, email: &Email, code: &NumericCode, client: &ClientInfo) -> Result<()> {
+pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCode, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     let Some(user) = state.store.users().by_email(&email.canonical()).await? else {
         return Err(invalid_code());
@@ -147,7 +147,7 @@ pub async fn verify_with_code(state: &AppState, email: &Email, code: &NumericCod
     }
 }
 
-async fn complete(state: &AppState, user_id: Uuid, method: &str, client: &ClientInfo) -> Result<()> {
+async fn complete(state: &Services, user_id: Uuid, method: &str, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     state.store.users().mark_email_verified(user_id, now).await?;
     state.store.tokens().revoke(user_id, &PURPOSES, now).await?;
@@ -166,7 +166,7 @@ async fn complete(state: &AppState, user_id: Uuid, method: &str, client: &Client
 
 /// Sends a new verification mail if the address belongs to an unverified account; otherwise does
 /// nothing. The caller answers the same either way.
-pub async fn resend(state: &AppState, email: &Email) -> Result<()> {
+pub async fn resend(state: &Services, email: &Email) -> Result<()> {
     match state.store.users().by_email(&email.canonical()).await? {
         Some(user) if !user.is_email_verified && user.is_active => send_verification(state, &user).await,
         _ => Ok(()),

@@ -7,12 +7,13 @@ use crate::auth::registration::{self, Registration};
 use crate::auth::secrets::{NumericCode, OpaqueToken};
 use crate::auth::sessions::AuthUser;
 use crate::auth::{login, verification};
+use crate::client::ClientInfo;
 use crate::domain::{
     BdMobile, DateOfBirth, Email, FieldError, Gender, Invalid, Password, PasswordContext, PersonName, Username,
 };
 use crate::error::{Error, Problem, Result};
 use crate::http::cookies;
-use crate::http::extract::{ClientInfo, Json};
+use crate::http::extract::Json;
 use crate::http::mail_request;
 use crate::ratelimit::Limit;
 use axum::extract::State;

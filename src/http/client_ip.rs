@@ -6,6 +6,7 @@
 //! (audit trail, sessions, lockout), and the overall per-IP rate limit is applied here.
 
 use crate::app::AppState;
+use crate::client::limit_subject;
 use crate::ratelimit::Limit;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method};
@@ -55,18 +56,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
-    }
-}
-
-/// What an address is counted as for rate limits: an IPv6 client usually holds a whole /64,
-/// so counting single addresses would let it rotate through billions of them.
-pub fn limit_subject(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
     }
 }
 

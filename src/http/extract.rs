@@ -3,6 +3,7 @@
 
 use crate::app::AppState;
 use crate::auth::sessions::{self, AuthUser};
+use crate::client::ClientInfo;
 use crate::domain::FieldError;
 use crate::error::Error;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -108,23 +109,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     }
 }
 
-/// Where a request came from, for the audit log and session list.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    /// What per-IP rate limits count this client as (its /64 for IPv6).
-    pub fn limit_subject(&self) -> String {
-        match self.ip.as_deref().map(str::parse::<std::net::IpAddr>) {
-            Some(Ok(ip)) => super::client_ip::limit_subject(ip),
-            _ => "unknown".into(),
-        }
-    }
-}
-
+/// Reads the client facts the rules record (the IP resolved by the client-IP middleware).
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 

@@ -8,9 +8,9 @@
 
 use super::auth::{Fields, MessageResponse};
 use crate::app::AppState;
+use crate::client::ClientInfo;
 use crate::domain::Email;
 use crate::error::Result;
-use crate::http::extract::ClientInfo;
 use crate::ratelimit::Limit;
 use axum::http::StatusCode;
 use std::future::Future;

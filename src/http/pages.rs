@@ -7,8 +7,8 @@
 use crate::app::AppState;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::{email_change, lockout, password_change, verification};
+use crate::client::ClientInfo;
 use crate::error::Error;
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::escape_html;
 use axum::extract::{Form, Query, State};
 use axum::http::{header, StatusCode};

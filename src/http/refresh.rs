@@ -5,9 +5,10 @@
 use crate::app::AppState;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{self, TokenPair};
+use crate::client::ClientInfo;
 use crate::error::{Error, Problem, Result};
 use crate::http::cookies;
-use crate::http::extract::{bearer_token, body_rejection, parse_json, ClientInfo};
+use crate::http::extract::{bearer_token, body_rejection, parse_json};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;

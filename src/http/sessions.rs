@@ -3,8 +3,8 @@
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::error::{Error, Problem, Result};
-use crate::http::extract::ClientInfo;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;

@@ -6,7 +6,7 @@
 //! role change ends the account's sessions (so no token with the old role stays usable), and the
 //! `AuthUser` extractor has already checked the session is live.
 
-use crate::app::AppState;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::error::{Error, Result};
 
@@ -18,7 +18,7 @@ pub const USERS_WRITE: &str = "users:write";
 pub const AUDIT_READ: &str = "audit:read";
 
 /// `Ok` when the caller's role holds `permission`; otherwise `403 permission_denied`.
-pub fn require(state: &AppState, caller: &AuthUser, permission: &str) -> Result<()> {
+pub fn require(state: &Services, caller: &AuthUser, permission: &str) -> Result<()> {
     if state.config.roles.allows(&caller.role, permission) {
         Ok(())
     } else {
@@ -30,7 +30,7 @@ pub fn require(state: &AppState, caller: &AuthUser, permission: &str) -> Result<
 }
 
 /// The configured roles that hold `users:write`: at least one active account must keep one.
-pub fn admin_roles(state: &AppState) -> Vec<String> {
+pub fn admin_roles(state: &Services) -> Vec<String> {
     state
         .config
         .roles

@@ -15,14 +15,14 @@
 //! - Every action is audited with the acting admin (`actor_id`), the target (`user_id`), IP,
 //!   user agent and outcome; refused actions are audited as failures.
 
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::account_deletion;
 use crate::auth::admin::access::{self, last_admin};
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::{AccountStatus, AdminReason, Paging, RoleName, SearchText};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::{AccountChange, UserActivity, UserFilter, UserRecord};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -51,7 +51,7 @@ fn user_not_found() -> Error {
     Error::not_found("user_not_found", "no user has this id")
 }
 
-pub async fn list_users(state: &AppState, query: &UserListQuery) -> Result<UserPage> {
+pub async fn list_users(state: &Services, query: &UserListQuery) -> Result<UserPage> {
     let filter = UserFilter {
         search: query.search.as_ref().map(SearchText::like_pattern),
         role: query.role.as_ref().map(|r| r.as_str().to_string()),
@@ -67,7 +67,7 @@ pub async fn list_users(state: &AppState, query: &UserListQuery) -> Result<UserP
     })
 }
 
-pub async fn user_detail(state: &AppState, id: Uuid) -> Result<UserDetail> {
+pub async fn user_detail(state: &Services, id: Uuid) -> Result<UserDetail> {
     let user = state.store.users().by_id(id).await?.ok_or_else(user_not_found)?;
     let activity = state.store.users().activity(id, state.now()).await?;
     Ok(UserDetail { user, activity })
@@ -75,7 +75,7 @@ pub async fn user_detail(state: &AppState, id: Uuid) -> Result<UserDetail> {
 
 /// Records an admin action on `target`, naming the admin who did it.
 async fn audit_action(
-    state: &AppState,
+    state: &Services,
     event_type: &str,
     actor: &AuthUser,
     target: Uuid,
@@ -102,7 +102,7 @@ fn reason_json(reason: Option<&AdminReason>) -> Value {
 
 /// Disables the account until an admin unlocks it and ends its sessions.
 pub async fn lock(
-    state: &AppState,
+    state: &Services,
     actor: &AuthUser,
     target: Uuid,
     reason: Option<AdminReason>,
@@ -166,7 +166,7 @@ pub async fn lock(
 
 /// Enables the account again (and lifts a failed-login lockout: see `Store::unlock_user`).
 pub async fn unlock(
-    state: &AppState,
+    state: &Services,
     actor: &AuthUser,
     target: Uuid,
     reason: Option<AdminReason>,
@@ -198,7 +198,7 @@ pub async fn unlock(
 
 /// Gives the account `role` (one of `ROLES`) and ends its sessions if the role changed.
 pub async fn change_role(
-    state: &AppState,
+    state: &Services,
     actor: &AuthUser,
     target: Uuid,
     role: &RoleName,
@@ -254,7 +254,7 @@ pub async fn change_role(
 }
 
 /// Ends every session of the account (its refresh and access tokens stop working at once).
-pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
+pub async fn revoke_sessions(state: &Services, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
     if state.store.users().by_id(target).await?.is_none() {
         return Err(user_not_found());
     }
@@ -277,7 +277,7 @@ pub async fn revoke_sessions(state: &AppState, actor: &AuthUser, target: Uuid, c
 }
 
 /// Removes the account's MFA (see [`crate::auth::mfa::reset`]).
-pub async fn reset_mfa(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
+pub async fn reset_mfa(state: &Services, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<u64> {
     use crate::auth::mfa::reset::{reset, ResetBy};
     let user = state.store.users().by_id(target).await?.ok_or_else(user_not_found)?;
     reset(
@@ -294,7 +294,7 @@ pub async fn reset_mfa(state: &AppState, actor: &AuthUser, target: Uuid, client:
 
 /// Deletes the account (see [`crate::auth::account_deletion`]); admins delete their own
 /// through `DELETE /api/auth/me`, which asks for their password.
-pub async fn delete(state: &AppState, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<()> {
+pub async fn delete(state: &Services, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<()> {
     if target == actor.user_id {
         return Err(Error::conflict(
             "cannot_delete_self",

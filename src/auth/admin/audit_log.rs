@@ -1,7 +1,7 @@
 //! Reading the audit log through the admin API (`audit:read`): filter by user, event type,
 //! outcome and a time range `[from, to)`, newest first, one page at a time.
 
-use crate::app::AppState;
+use crate::auth::services::Services;
 use crate::domain::Paging;
 use crate::error::Result;
 use crate::store::{AuditEvent, AuditFilter};
@@ -25,7 +25,7 @@ pub struct AuditPage {
     pub paging: Paging,
 }
 
-pub async fn query(state: &AppState, q: &AuditQuery) -> Result<AuditPage> {
+pub async fn query(state: &Services, q: &AuditQuery) -> Result<AuditPage> {
     let filter = AuditFilter {
         user_id: q.user_id,
         event_type: q.event_type.clone(),

@@ -2,12 +2,12 @@
 
 use super::codes::{self, CodeUse};
 use super::{active_factors, combined_amr, user_gone, Method, CHALLENGE_TTL};
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::secrets::OpaqueToken;
+use crate::auth::services::Services;
 use crate::auth::sessions::{self, AuthUser, TokenPair};
+use crate::client::ClientInfo;
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::{NewOneTimeToken, NewRefreshToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
 use serde::Serialize;
 use serde_json::json;
@@ -48,7 +48,7 @@ fn first_factor(purpose: TokenPurpose) -> &'static str {
 }
 
 /// Issues an `mfa_token` for a user who just passed the first factor (`purpose` says which).
-pub async fn begin(state: &AppState, user: &UserRecord, purpose: TokenPurpose) -> Result<MfaRequired> {
+pub async fn begin(state: &Services, user: &UserRecord, purpose: TokenPurpose) -> Result<MfaRequired> {
     let now = state.now();
     let methods = methods_after(state, user, purpose).await?;
     let token = OpaqueToken::generate();
@@ -72,7 +72,7 @@ pub async fn begin(state: &AppState, user: &UserRecord, purpose: TokenPurpose) -
     })
 }
 
-async fn methods_after(state: &AppState, user: &UserRecord, purpose: TokenPurpose) -> Result<Vec<Method>> {
+async fn methods_after(state: &Services, user: &UserRecord, purpose: TokenPurpose) -> Result<Vec<Method>> {
     let mut methods = Vec::new();
     for f in active_factors(state, user.id).await? {
         match f.method.as_str() {
@@ -92,7 +92,7 @@ fn invalid_mfa_token(message: &str) -> Error {
     Error::unauthorized("invalid_mfa_token", format!("{message}; sign in again"))
 }
 
-async fn live_challenge(state: &AppState, presented: &OpaqueToken) -> Result<(OneTimeTokenRecord, TokenPurpose)> {
+async fn live_challenge(state: &Services, presented: &OpaqueToken) -> Result<(OneTimeTokenRecord, TokenPurpose)> {
     let now = state.now();
     for purpose in CHALLENGES {
         if let Some(record) = state.store.tokens().by_hash(purpose, &presented.hash()).await? {
@@ -113,7 +113,7 @@ async fn live_challenge(state: &AppState, presented: &OpaqueToken) -> Result<(On
     Err(invalid_mfa_token("the mfa_token is not valid"))
 }
 
-async fn challenge_user(state: &AppState, record: &OneTimeTokenRecord) -> Result<UserRecord> {
+async fn challenge_user(state: &Services, record: &OneTimeTokenRecord) -> Result<UserRecord> {
     let user = state
         .store
         .users()
@@ -127,7 +127,7 @@ async fn challenge_user(state: &AppState, record: &OneTimeTokenRecord) -> Result
 }
 
 /// Mails an MFA code for a pending login.
-pub async fn send_code(state: &AppState, presented: &OpaqueToken) -> Result<()> {
+pub async fn send_code(state: &Services, presented: &OpaqueToken) -> Result<()> {
     let (record, purpose) = live_challenge(state, presented).await?;
     let user = challenge_user(state, &record).await?;
     if !methods_after(state, &user, purpose).await?.contains(&Method::Email) {
@@ -139,7 +139,7 @@ pub async fn send_code(state: &AppState, presented: &OpaqueToken) -> Result<()> 
 
 /// Finishes a login: a valid second-factor code for a live `mfa_token` gives the token pair.
 pub async fn complete(
-    state: &AppState,
+    state: &Services,
     presented: &OpaqueToken,
     method: Option<Method>,
     code: &str,
@@ -195,7 +195,7 @@ pub async fn complete(
 }
 
 /// Mails an MFA code to the signed-in user (for step-up or disable).
-pub async fn send_code_to_caller(state: &AppState, caller: &AuthUser) -> Result<()> {
+pub async fn send_code_to_caller(state: &Services, caller: &AuthUser) -> Result<()> {
     let user = state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)?;
     if !active_factors(state, user.id)
         .await?
@@ -211,7 +211,7 @@ pub async fn send_code_to_caller(state: &AppState, caller: &AuthUser) -> Result<
 /// Proves a second factor again for the caller's session and re-issues its tokens with a new
 /// `auth_time` (and `mfa` in `amr`); the session's earlier refresh token stops working.
 pub async fn step_up(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     method: Option<Method>,
     code: &str,

@@ -2,8 +2,8 @@
 //! under the per-user limit.
 
 use super::{active_factors, totp, Method, EMAIL_CODE_TTL, MAX_USER_FAILURES, USER_LOCK};
-use crate::app::AppState;
 use crate::auth::secrets::{constant_time_eq, hmac_hex, NumericCode};
+use crate::auth::services::Services;
 use crate::error::{Error, Result};
 use crate::mail::templates::{render, Template};
 use crate::store::{NewOneTimeToken, TokenPurpose, UserRecord};
@@ -39,7 +39,7 @@ impl CodeUse {
 /// Counts a code mail asked for by whoever holds an `mfa_token` or a session against
 /// `RATE_LIMIT_EMAIL` per account and the per-address mail cap, so that neither can flood the
 /// owner's mailbox. (The passwordless request is counted per address and network instead.)
-pub async fn count_code_mail(state: &AppState, user: &UserRecord) -> Result<()> {
+pub async fn count_code_mail(state: &Services, user: &UserRecord) -> Result<()> {
     state
         .limits
         .check(crate::ratelimit::Limit::Email, &format!("mfa-code|{}", user.id))
@@ -48,7 +48,7 @@ pub async fn count_code_mail(state: &AppState, user: &UserRecord) -> Result<()> 
 }
 
 /// Issues a new 6-digit code of `purpose` (earlier live ones stop working) and mails it.
-pub async fn send_email_code(state: &AppState, user: &UserRecord, purpose: TokenPurpose, why: CodeUse) -> Result<()> {
+pub async fn send_email_code(state: &Services, user: &UserRecord, purpose: TokenPurpose, why: CodeUse) -> Result<()> {
     let now = state.now();
     state.store.tokens().revoke(user.id, &[purpose], now).await?;
     let code = NumericCode::generate();
@@ -82,7 +82,7 @@ pub async fn send_email_code(state: &AppState, user: &UserRecord, purpose: Token
 
 /// Checks (and on success spends) an emailed code. A wrong guess counts against the newest live
 /// code, which dies after `MAX_CODE_ATTEMPTS`.
-pub async fn check_email_code(state: &AppState, user_id: Uuid, purpose: TokenPurpose, raw: &str) -> Result<bool> {
+pub async fn check_email_code(state: &Services, user_id: Uuid, purpose: TokenPurpose, raw: &str) -> Result<bool> {
     let now = state.now();
     let live = state.store.tokens().live(user_id, purpose, now).await?;
     let Some(code) = NumericCode::from_presented(raw) else {
@@ -124,7 +124,7 @@ pub fn generate_recovery_codes() -> Vec<String> {
 }
 
 /// Keyed hash of a recovery code as a person may type it (any case, with or without the dash).
-pub fn hash_recovery_code(state: &AppState, user_id: Uuid, raw: &str) -> String {
+pub fn hash_recovery_code(state: &Services, user_id: Uuid, raw: &str) -> String {
     let normalised: String = raw
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -136,13 +136,13 @@ pub fn hash_recovery_code(state: &AppState, user_id: Uuid, raw: &str) -> String 
     )
 }
 
-pub fn hash_recovery_codes(state: &AppState, user_id: Uuid, codes: &[String]) -> Vec<String> {
+pub fn hash_recovery_codes(state: &Services, user_id: Uuid, codes: &[String]) -> Vec<String> {
     codes.iter().map(|c| hash_recovery_code(state, user_id, c)).collect()
 }
 
 /// The method a code is for when the client did not say: a 6-digit code is the TOTP app's if the
 /// user has one, else the emailed one; anything else is a recovery code.
-pub async fn resolve_method(state: &AppState, user_id: Uuid, explicit: Option<Method>, code: &str) -> Result<Method> {
+pub async fn resolve_method(state: &Services, user_id: Uuid, explicit: Option<Method>, code: &str) -> Result<Method> {
     if let Some(m) = explicit {
         return Ok(m);
     }
@@ -159,7 +159,7 @@ pub async fn resolve_method(state: &AppState, user_id: Uuid, explicit: Option<Me
 
 /// Checks a second-factor code of an MFA user, spending it on success. Refuses while the user is
 /// locked; a wrong code counts towards the per-user limit (and may start the lock).
-pub async fn verify_second_factor(state: &AppState, user: &UserRecord, method: Method, code: &str) -> Result<bool> {
+pub async fn verify_second_factor(state: &Services, user: &UserRecord, method: Method, code: &str) -> Result<bool> {
     let now = state.now();
     if let Some(until) = state.store.mfa().locked_until(user.id).await? {
         if until > now {

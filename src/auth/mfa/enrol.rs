@@ -2,13 +2,13 @@
 
 use super::codes::{self, CodeUse};
 use super::{require_step_up, totp, user_gone, Method};
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::reauthentication;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
+use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{render, Template};
 use crate::store::{NewMfaFactor, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::STANDARD;
@@ -40,7 +40,7 @@ pub struct RecoveryCodes {
     pub message: String,
 }
 
-async fn load_user(state: &AppState, caller: &AuthUser) -> Result<UserRecord> {
+async fn load_user(state: &Services, caller: &AuthUser) -> Result<UserRecord> {
     state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)
 }
 
@@ -51,7 +51,7 @@ async fn load_user(state: &AppState, caller: &AuthUser) -> Result<UserRecord> {
 /// otherwise a stolen access token could enrol the thief's authenticator, keep the recovery
 /// codes and lock the owner out.
 pub async fn enable(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     method: Method,
     current_password: Option<&Password>,
@@ -135,7 +135,7 @@ pub async fn enable(
 
 /// Completes an enrolment with a valid code; returns a new set of recovery codes.
 pub async fn verify(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     method: Method,
     code: &str,
@@ -211,7 +211,7 @@ fn mfa_not_enabled() -> Error {
 
 /// Turns MFA off: needs step-up *and* a current code (or recovery code).
 pub async fn disable(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     method: Option<Method>,
     code: &str,
@@ -254,7 +254,7 @@ pub async fn disable(
 
 /// Replaces the recovery codes (the old ones stop working). Needs step-up.
 pub async fn regenerate_recovery_codes(
-    state: &AppState,
+    state: &Services,
     caller: &AuthUser,
     client: &ClientInfo,
 ) -> Result<RecoveryCodes> {
@@ -284,7 +284,7 @@ pub async fn regenerate_recovery_codes(
     })
 }
 
-async fn notify(state: &AppState, user: &UserRecord, template: Template, method: &str) -> Result<()> {
+async fn notify(state: &Services, user: &UserRecord, template: Template, method: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let mail = render(

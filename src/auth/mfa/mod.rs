@@ -47,7 +47,7 @@ pub mod otp_login;
 pub mod reset;
 pub mod totp;
 
-use crate::app::AppState;
+use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::error::{Error, Result};
 use crate::store::{MfaFactorRecord, Store, TokenPurpose, UserRecord};
@@ -113,7 +113,7 @@ pub fn combined_amr(first: &[String], factor: Method) -> Vec<String> {
     amr
 }
 
-pub(crate) async fn active_factors(state: &AppState, user_id: Uuid) -> Result<Vec<MfaFactorRecord>> {
+pub(crate) async fn active_factors(state: &Services, user_id: Uuid) -> Result<Vec<MfaFactorRecord>> {
     Ok(state
         .store
         .mfa()
@@ -126,7 +126,7 @@ pub(crate) async fn active_factors(state: &AppState, user_id: Uuid) -> Result<Ve
 
 /// The step-up rule (seed 000 "enforce MFA for sensitive operations"): an MFA user's token must
 /// carry a second factor proven within `MFA_STEP_UP_WINDOW`.
-pub fn require_step_up(state: &AppState, caller: &AuthUser, user: &UserRecord) -> Result<()> {
+pub fn require_step_up(state: &Services, caller: &AuthUser, user: &UserRecord) -> Result<()> {
     if !user.mfa_enabled {
         return Ok(());
     }

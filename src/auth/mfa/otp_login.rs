@@ -5,18 +5,18 @@
 use super::active_factors;
 use super::challenge::{self, LoginOutcome};
 use super::codes::{self, CodeUse};
-use crate::app::AppState;
 use crate::audit::{self, Outcome};
+use crate::auth::services::Services;
 use crate::auth::sessions;
+use crate::client::ClientInfo;
 use crate::domain::Email;
 use crate::error::Result;
-use crate::http::extract::ClientInfo;
 use crate::store::TokenPurpose;
 use serde_json::json;
 
 /// Mails a sign-in code if `email` belongs to an active, confirmed account; otherwise nothing.
 /// The caller answers the same either way (and runs this off the request).
-pub async fn request(state: &AppState, email: &Email) -> Result<()> {
+pub async fn request(state: &Services, email: &Email) -> Result<()> {
     match state.store.users().by_email(&email.canonical()).await? {
         Some(user) if user.is_active && user.is_email_verified => {
             codes::send_email_code(state, &user, TokenPurpose::OtpLogin, CodeUse::Passwordless).await
@@ -25,7 +25,7 @@ pub async fn request(state: &AppState, email: &Email) -> Result<()> {
     }
 }
 
-pub async fn login(state: &AppState, email: &Email, code: &str, client: &ClientInfo) -> Result<LoginOutcome> {
+pub async fn login(state: &Services, email: &Email, code: &str, client: &ClientInfo) -> Result<LoginOutcome> {
     let now = state.now();
     let user = state.store.users().by_email(&email.canonical()).await?;
     let ok = match &user {

@@ -7,9 +7,9 @@
 //! owner is mailed, and the action is audited with who did it.
 
 use crate::audit::{self, Outcome};
+use crate::client::ClientInfo;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::mail::templates::{mail_time, render, Template};
 use crate::mail::Outbox;
 use crate::store::{Store, UserRecord};

@@ -3,8 +3,8 @@
 //! it cannot be accepted again (RFC 6238 §5.2: "the verifier MUST NOT accept the second attempt
 //! of the OTP after the successful validation has been issued for the first OTP").
 
-use crate::app::AppState;
 use crate::auth::secrets::{constant_time_eq, hmac_bytes, random_bytes};
+use crate::auth::services::Services;
 use crate::error::Result;
 use anyhow::anyhow;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -62,7 +62,7 @@ impl TotpSecret {
     }
 }
 
-fn sealing_key(state: &AppState) -> Result<LessSafeKey> {
+fn sealing_key(state: &Services) -> Result<LessSafeKey> {
     sealing_key_from(&state.secrets.code_hash_key)
 }
 
@@ -73,11 +73,11 @@ fn sealing_key_from(server_key: &[u8]) -> Result<LessSafeKey> {
 }
 
 /// Seals a secret for storage: `nonce || ciphertext || tag`, bound to the user.
-pub fn seal(state: &AppState, user_id: Uuid, secret: &TotpSecret) -> Result<Vec<u8>> {
+pub fn seal(state: &Services, user_id: Uuid, secret: &TotpSecret) -> Result<Vec<u8>> {
     seal_with(&state.secrets.code_hash_key, user_id, secret)
 }
 
-/// [`seal`] with the server key given directly (for `gatehouse import`, which has no AppState).
+/// [`seal`] with the server key given directly (for `gatehouse import`, which has no Services).
 pub fn seal_with(server_key: &[u8], user_id: Uuid, secret: &TotpSecret) -> Result<Vec<u8>> {
     let key = sealing_key_from(server_key)?;
     let nonce_bytes = random_bytes::<NONCE_LEN>();
@@ -93,7 +93,7 @@ pub fn seal_with(server_key: &[u8], user_id: Uuid, secret: &TotpSecret) -> Resul
     Ok(out)
 }
 
-pub fn open(state: &AppState, user_id: Uuid, sealed: &[u8]) -> Result<TotpSecret> {
+pub fn open(state: &Services, user_id: Uuid, sealed: &[u8]) -> Result<TotpSecret> {
     if sealed.len() < NONCE_LEN {
         return Err(anyhow!("sealed TOTP secret too short").into());
     }
@@ -109,7 +109,7 @@ pub fn open(state: &AppState, user_id: Uuid, sealed: &[u8]) -> Result<TotpSecret
 
 /// Checks `code` against `secret` at the clock's time (±[`SKEW`] steps) and claims the matching
 /// step. `false` for a wrong code and for a replay of an already accepted step.
-pub async fn verify(state: &AppState, user_id: Uuid, secret: &TotpSecret, code: &str) -> Result<bool> {
+pub async fn verify(state: &Services, user_id: Uuid, secret: &TotpSecret, code: &str) -> Result<bool> {
     let code = code.trim().replace([' ', '-'], "");
     if code.len() != DIGITS || !code.chars().all(|c| c.is_ascii_digit()) {
         return Ok(false);

@@ -3,13 +3,13 @@
 
 use super::state_cookie::{PendingLogin, TTL_SECS};
 use super::{CodeExchange, ProviderProfile};
-use crate::app::AppState;
 use crate::auth::mfa::challenge::{self, LoginOutcome};
 use crate::auth::secrets::{random_bytes, OpaqueToken};
+use crate::auth::services::Services;
 use crate::auth::sessions::{self, TokenPair};
+use crate::client::ClientInfo;
 use crate::domain::{Email, PersonName};
 use crate::error::{Error, Result};
-use crate::http::extract::ClientInfo;
 use crate::store::{NewOAuthAccount, NewOneTimeToken, NewUser, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -24,7 +24,7 @@ pub struct Started {
     pub cookie_value: String,
 }
 
-fn redirect_uri(state: &AppState) -> String {
+fn redirect_uri(state: &Services) -> String {
     state.config.public_link("/api/auth/oauth/callback", &[])
 }
 
@@ -32,7 +32,7 @@ fn redirect_uri(state: &AppState) -> String {
 /// entry: anything else would make gatehouse an open redirector carrying a login code. The
 /// prefix ends at a path segment: `https://app.example/app` allows `/app` and `/app/settings`,
 /// never `/app-admin`.
-fn allowed_redirect(state: &AppState, raw: &str) -> Result<Url> {
+fn allowed_redirect(state: &Services, raw: &str) -> Result<Url> {
     let refused = || Error::bad_request("redirect_not_allowed", "redirect_to is not on OAUTH_REDIRECT_ALLOWLIST");
     let url = Url::parse(raw).map_err(|_| refused())?;
     let ok = state
@@ -55,7 +55,7 @@ fn path_within(path: &str, prefix: &str) -> bool {
     }
 }
 
-pub async fn start(state: &AppState, provider_name: &str, redirect_to: Option<&str>) -> Result<Started> {
+pub async fn start(state: &Services, provider_name: &str, redirect_to: Option<&str>) -> Result<Started> {
     let provider = state.oauth.get(provider_name)?;
     let redirect_to = redirect_to.map(|r| allowed_redirect(state, r)).transpose()?;
     let pending = PendingLogin {
@@ -94,7 +94,7 @@ pub enum Landing {
 
 /// Verifies the callback and decides where to send the browser.
 pub async fn callback(
-    state: &AppState,
+    state: &Services,
     cookie: Option<&str>,
     params: CallbackParams,
     client: &ClientInfo,
@@ -185,7 +185,7 @@ pub async fn callback(
 /// (account takeover) and never creates an account either: that account would be marked
 /// confirmed for an address nobody proved, and the real owner signing in later with a verified
 /// identity would be linked into it — next to the stranger's identity (pre-account hijacking).
-async fn find_or_create_user(state: &AppState, provider: &str, profile: &ProviderProfile) -> Result<UserRecord> {
+async fn find_or_create_user(state: &Services, provider: &str, profile: &ProviderProfile) -> Result<UserRecord> {
     let now = state.now();
     if let Some(user_id) = state.store.identities().user_of(provider, &profile.subject).await? {
         return active(state.store.users().by_id(user_id).await?);
@@ -266,7 +266,7 @@ async fn find_or_create_user(state: &AppState, provider: &str, profile: &Provide
 
 /// Tells the owner that a provider identity was linked to their account by its verified address:
 /// from now on it signs them in, so they must hear of it if it was not them.
-async fn notify_linked(state: &AppState, user: &UserRecord, provider: &str) -> Result<()> {
+async fn notify_linked(state: &Services, user: &UserRecord, provider: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let mail = crate::mail::templates::render(
@@ -295,7 +295,7 @@ fn active(user: Option<UserRecord>) -> Result<UserRecord> {
 }
 
 /// Trades the one-time code for tokens, or for the MFA step when the user has MFA on.
-pub async fn exchange(state: &AppState, code: &str, client: &ClientInfo) -> Result<LoginOutcome> {
+pub async fn exchange(state: &Services, code: &str, client: &ClientInfo) -> Result<LoginOutcome> {
     let now = state.now();
     let invalid = || {
         Error::unauthorized(

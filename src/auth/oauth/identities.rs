@@ -1,16 +1,16 @@
 //! The signed-in user's linked provider identities, and unlinking one — never the last way to
 //! sign in (an account with no password and no identity could never be entered again).
 
-use crate::app::AppState;
+use crate::auth::services::Services;
 use crate::error::{Error, Result};
 use crate::store::OAuthAccountRecord;
 use uuid::Uuid;
 
-pub async fn list(state: &AppState, user_id: Uuid) -> Result<Vec<OAuthAccountRecord>> {
+pub async fn list(state: &Services, user_id: Uuid) -> Result<Vec<OAuthAccountRecord>> {
     Ok(state.store.identities().of_user(user_id).await?)
 }
 
-pub async fn unlink(state: &AppState, user_id: Uuid, id: Uuid) -> Result<()> {
+pub async fn unlink(state: &Services, user_id: Uuid, id: Uuid) -> Result<()> {
     if state.store.identities().unlink(user_id, id).await? {
         return Ok(());
     }

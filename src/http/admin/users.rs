@@ -3,9 +3,10 @@
 use super::{Authorized, QueryParams, UserId, UsersRead, UsersWrite};
 use crate::app::AppState;
 use crate::auth::admin::accounts::{self, UserDetail, UserListQuery};
+use crate::client::ClientInfo;
 use crate::domain::{AccountStatus, AdminReason, Invalid, RoleName, SearchText};
 use crate::error::{Error, Problem, Result};
-use crate::http::extract::{ClientInfo, Json, OptionalJson};
+use crate::http::extract::{Json, OptionalJson};
 use crate::store::UserRecord;
 use axum::extract::{FromRequest, RawQuery, Request, State};
 use chrono::{DateTime, NaiveDate, Utc};
