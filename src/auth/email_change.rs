@@ -14,6 +14,7 @@
 //!   mailbox the account has left.
 
 use crate::audit::{self, Outcome};
+use crate::auth::one_time::{self, Refusal, Refused, Revoker};
 use crate::auth::reauthentication;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
@@ -22,20 +23,9 @@ use crate::client::ClientInfo;
 use crate::domain::{Email, FieldError, Password};
 use crate::error::{Error, Result};
 use crate::mail::templates::{render, Template};
-use crate::store::{NewOneTimeToken, StoreError, TokenPurpose, UserRecord};
+use crate::store::{StoreError, TokenPurpose, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
-
-/// Tokens mailed to the address an account leaves: they stop working when it leaves.
-const MAILED_TO_OLD_ADDRESS: [TokenPurpose; 7] = [
-    TokenPurpose::PasswordReset,
-    TokenPurpose::AccountUnlock,
-    TokenPurpose::EmailVerificationLink,
-    TokenPurpose::EmailVerificationCode,
-    TokenPurpose::MfaEmailCode,
-    TokenPurpose::OtpLogin,
-    TokenPurpose::EmailChange,
-];
 
 /// Checks that the caller may move their account to `new_email`. What follows (the mails) is
 /// [`send_change_mails`], which the handler runs off the request.
@@ -80,24 +70,13 @@ pub async fn send_change_mails(
         .await;
         return Ok(());
     }
-    cancel_pending(state, user.id).await?;
     let token = OpaqueToken::generate();
     let ttl = cfg.verification_link_ttl;
+    let link = one_time::prepare(state, user.id, TokenPurpose::EmailChange, token.hash(), None).await?;
     state
         .store
         .email_changes()
-        .insert(
-            &NewOneTimeToken {
-                id: Uuid::new_v4(),
-                user_id: user.id,
-                purpose: TokenPurpose::EmailChange,
-                token_hash: token.hash(),
-                expires_at: now + ttl,
-                created_at: now,
-            },
-            new_email.as_str(),
-            &new_email.canonical(),
-        )
+        .insert(&link, new_email.as_str(), &new_email.canonical())
         .await?;
     let link = cfg.mail_link(
         cfg.confirm_email_change_url.as_ref(),
@@ -135,14 +114,13 @@ pub async fn send_change_mails(
 /// Uses the link from the mail to the new address: the account signs in with it from now on.
 pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    let invalid = || Error::bad_request("invalid_token", "this address-change link is not valid");
-    let link = state
-        .store
-        .tokens()
-        .by_hash(TokenPurpose::EmailChange, &token.hash())
-        .await?
-        .ok_or_else(invalid)?;
-    let user = state.store.users().by_id(link.user_id).await?.ok_or_else(invalid)?;
+    let purpose = TokenPurpose::EmailChange;
+    let (link, _) = one_time::find(state, &[purpose], &token.hash()).await??;
+    let gone = Refused {
+        purpose,
+        refusal: Refusal::Unknown,
+    };
+    let user = state.store.users().by_id(link.user_id).await?.ok_or(gone)?;
     // An account an admin locked after the link was sent stays as it is until unlocked.
     if !user.is_active {
         return Err(Error::forbidden(
@@ -152,7 +130,14 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
     }
     let changed = match state.store.email_changes().confirm(link.id, now).await {
         Ok(Some(changed)) => changed,
-        Ok(None) => return Err(spent(&link, now)),
+        // Spent or revoked since `find` (a concurrent confirm, a password change).
+        Ok(None) => {
+            return Err(Refused {
+                purpose,
+                refusal: Refusal::Used,
+            }
+            .into())
+        }
         Err(StoreError::Duplicate(_)) => {
             return Err(Error::conflict(
                 "email_taken",
@@ -161,11 +146,7 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
         }
         Err(e) => return Err(e.into()),
     };
-    state
-        .store
-        .tokens()
-        .revoke(changed.user_id, &MAILED_TO_OLD_ADDRESS, now)
-        .await?;
+    one_time::revoke_on(state, changed.user_id, Revoker::AddressChange).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(now);
     let mail = render(
@@ -194,28 +175,7 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
 /// Ends every pending change of the account: before a newer request, and when its password
 /// changes (whoever asked may have been an intruder who knew the old one).
 pub async fn cancel_pending(state: &Services, user_id: Uuid) -> Result<()> {
-    state
-        .store
-        .tokens()
-        .revoke(user_id, &[TokenPurpose::EmailChange], state.now())
-        .await?;
-    Ok(())
-}
-
-fn spent(record: &crate::store::OneTimeTokenRecord, now: chrono::DateTime<chrono::Utc>) -> Error {
-    if record.revoked_at.is_some() {
-        Error::bad_request(
-            "token_revoked",
-            "this address-change link was cancelled (by a newer request or a password change); ask again if you still want the change",
-        )
-    } else if record.used_at.is_none() && record.expires_at <= now {
-        Error::bad_request(
-            "token_expired",
-            "this address-change link has expired; ask for the change again",
-        )
-    } else {
-        Error::bad_request("token_used", "this address-change link was already used")
-    }
+    one_time::revoke_on(state, user_id, Revoker::PasswordChange).await
 }
 
 async fn record(

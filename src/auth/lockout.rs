@@ -17,6 +17,7 @@
 //! and address belong together. Only real owners get mail.
 
 use crate::audit::{self, Outcome};
+use crate::auth::one_time;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
 use crate::client::ClientInfo;
@@ -24,10 +25,9 @@ use crate::domain::{Email, Username};
 use crate::error::{Error, Result};
 use crate::mail::templates::{render, Template};
 use crate::ratelimit::Limit;
-use crate::store::{LoginFailure, NewOneTimeToken, TokenPurpose, UserRecord};
+use crate::store::{LoginFailure, TokenPurpose, UserRecord};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockoutSettings {
@@ -205,20 +205,9 @@ async fn send_unlock_mail(
     until: DateTime<Utc>,
 ) -> Result<()> {
     let cfg = &state.config;
-    let now = state.now();
     let token = OpaqueToken::generate();
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose: TokenPurpose::AccountUnlock,
-            token_hash: token.hash(),
-            expires_at: until,
-            created_at: now,
-        })
-        .await?;
+    let purpose = TokenPurpose::AccountUnlock;
+    one_time::issue(state, user.id, purpose, token.hash(), Some(until)).await?;
     let link = cfg.public_link("/unlock-account", &[("token", token.expose())]);
     let name = user.first_name.clone().unwrap_or_default();
     let failures = failures.to_string();
@@ -241,28 +230,7 @@ async fn send_unlock_mail(
 /// Spends the link from the lock mail: every lock on the account ends now.
 pub async fn unlock_with_token(state: &Services, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    let record = state
-        .store
-        .tokens()
-        .by_hash(TokenPurpose::AccountUnlock, &token.hash())
-        .await?
-        .ok_or_else(|| Error::bad_request("invalid_token", "this unlock link is not valid"))?;
-    if record.revoked_at.is_some() {
-        return Err(Error::bad_request(
-            "token_revoked",
-            "this unlock link no longer works (the account's address or password changed since it was sent): sign in as usual, or wait for the lock to end",
-        ));
-    }
-    if !state.store.tokens().consume(record.id, now).await? {
-        return Err(if record.expires_at <= now {
-            Error::bad_request(
-                "token_expired",
-                "this unlock link has expired, and so has the lock it was for: sign in as usual",
-            )
-        } else {
-            Error::bad_request("token_used", "this unlock link was already used: sign in as usual")
-        });
-    }
+    let record = one_time::redeem(state, TokenPurpose::AccountUnlock, &token.hash()).await??;
     if let Some(user) = state.store.users().by_id(record.user_id).await? {
         clear_all(state, &user).await?;
     }

@@ -12,6 +12,7 @@ pub mod login;
 pub mod mail_limit;
 pub mod mfa;
 pub mod oauth;
+pub mod one_time;
 pub mod password;
 pub mod password_change;
 pub mod profile;

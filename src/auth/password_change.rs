@@ -15,6 +15,7 @@
 //!   touch MFA settings: a second factor is still needed at the next login.
 
 use crate::audit::{self, Outcome};
+use crate::auth::one_time::{self, Refusal, Refused};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
@@ -22,9 +23,8 @@ use crate::client::ClientInfo;
 use crate::domain::{Email, Password, PasswordContext};
 use crate::error::{Error, Result};
 use crate::mail::templates::{render, Template};
-use crate::store::{NewOneTimeToken, TokenPurpose, UserRecord};
+use crate::store::{TokenPurpose, UserRecord};
 use serde_json::json;
-use uuid::Uuid;
 
 /// Queues a reset mail if `email` belongs to an active account; otherwise does nothing.
 pub async fn forgot(state: &Services, email: &Email, client: &ClientInfo) -> Result<()> {
@@ -36,24 +36,8 @@ pub async fn forgot(state: &Services, email: &Email, client: &ClientInfo) -> Res
         return Ok(());
     }
     let cfg = &state.config;
-    state
-        .store
-        .tokens()
-        .revoke(user.id, &[TokenPurpose::PasswordReset], now)
-        .await?;
     let token = OpaqueToken::generate();
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose: TokenPurpose::PasswordReset,
-            token_hash: token.hash(),
-            expires_at: now + cfg.reset_token_ttl,
-            created_at: now,
-        })
-        .await?;
+    one_time::issue(state, user.id, TokenPurpose::PasswordReset, token.hash(), None).await?;
     let link = cfg.mail_link(
         cfg.reset_password_url.as_ref(),
         "/reset-password",
@@ -84,40 +68,15 @@ pub async fn forgot(state: &Services, email: &Email, client: &ClientInfo) -> Res
     Ok(())
 }
 
-fn reset_token_error(code: &'static str) -> Error {
-    let message = match code {
-        "token_used" => "this reset link was already used; request a new one if you still need it",
-        "token_expired" => "this reset link has expired; request a new one",
-        "token_revoked" => "this reset link was replaced by a newer one; use the link in the newest mail",
-        _ => "this reset link is not valid; request a new one",
-    };
-    Error::bad_request(code, message)
-}
-
 /// Sets a new password with a reset token.
 pub async fn reset(state: &Services, token: &OpaqueToken, new_password: &str, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    let record = state
-        .store
-        .tokens()
-        .by_hash(TokenPurpose::PasswordReset, &token.hash())
-        .await?
-        .ok_or_else(|| reset_token_error("invalid_token"))?;
-    if record.used_at.is_some() {
-        return Err(reset_token_error("token_used"));
-    }
-    if record.revoked_at.is_some() {
-        return Err(reset_token_error("token_revoked"));
-    }
-    if record.expires_at <= now {
-        return Err(reset_token_error("token_expired"));
-    }
-    let user = state
-        .store
-        .users()
-        .by_id(record.user_id)
-        .await?
-        .ok_or_else(|| reset_token_error("invalid_token"))?;
+    let purpose = TokenPurpose::PasswordReset;
+    let (record, _) = one_time::find(state, &[purpose], &token.hash()).await??;
+    let user = state.store.users().by_id(record.user_id).await?.ok_or(Refused {
+        purpose,
+        refusal: Refusal::Unknown,
+    })?;
     // A link mailed before an admin locked the account must not change its password: the lock
     // holds until an admin lifts it (the link works again afterwards, while it lives).
     if !user.is_active {
@@ -130,9 +89,7 @@ pub async fn reset(state: &Services, token: &OpaqueToken, new_password: &str, cl
     let phc = state.hasher.hash(&password).await?;
     // Spend the token only now, so a refused password leaves the link usable; the conditional
     // update makes two concurrent resets with one token end with exactly one winner.
-    if !state.store.tokens().consume(record.id, now).await? {
-        return Err(reset_token_error("token_used"));
-    }
+    one_time::spend(state, &record, purpose).await??;
     state
         .store
         .users()

@@ -4,49 +4,26 @@
 //! possible codes cannot be walked through. Using either revokes the other.
 
 use crate::audit::{self, Outcome};
-use crate::auth::secrets::{constant_time_eq, NumericCode, OpaqueToken};
+use crate::auth::one_time::{self, invalid_code, CodeCheck, Revoker};
+use crate::auth::secrets::{NumericCode, OpaqueToken};
 use crate::auth::services::Services;
 use crate::client::ClientInfo;
 use crate::domain::Email;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mail::templates::{render, Template};
-use crate::store::{NewOneTimeToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
+use crate::store::{TokenPurpose, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
 
-const PURPOSES: [TokenPurpose; 2] = [TokenPurpose::EmailVerificationLink, TokenPurpose::EmailVerificationCode];
-
 /// Issues a fresh link and code (revoking earlier ones) and queues the mail.
 pub async fn send_verification(state: &Services, user: &UserRecord) -> Result<()> {
-    let now = state.now();
     let cfg = &state.config;
-    state.store.tokens().revoke(user.id, &PURPOSES, now).await?;
     let link_token = OpaqueToken::generate();
     let code = NumericCode::generate();
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose: TokenPurpose::EmailVerificationLink,
-            token_hash: link_token.hash(),
-            expires_at: now + cfg.verification_link_ttl,
-            created_at: now,
-        })
-        .await?;
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose: TokenPurpose::EmailVerificationCode,
-            token_hash: code.hash(&state.secrets.code_hash_key, user.id),
-            expires_at: now + cfg.verification_code_ttl,
-            created_at: now,
-        })
-        .await?;
+    let link_purpose = TokenPurpose::EmailVerificationLink;
+    one_time::issue(state, user.id, link_purpose, link_token.hash(), None).await?;
+    let code_hash = code.hash(&state.secrets.code_hash_key, user.id);
+    one_time::issue(state, user.id, TokenPurpose::EmailVerificationCode, code_hash, None).await?;
     let link = cfg.mail_link(
         cfg.verify_email_url.as_ref(),
         "/verify-email",
@@ -70,40 +47,9 @@ pub async fn send_verification(state: &Services, user: &UserRecord) -> Result<()
     Ok(())
 }
 
-fn token_error(record: &OneTimeTokenRecord, now: chrono::DateTime<chrono::Utc>) -> Error {
-    if record.used_at.is_some() {
-        Error::bad_request("token_used", "this verification link was already used")
-    } else if record.revoked_at.is_some() {
-        Error::bad_request(
-            "token_revoked",
-            "this verification link was replaced by a newer one or is no longer needed; use the newest mail",
-        )
-    } else if record.expires_at <= now {
-        Error::bad_request("token_expired", "this verification link has expired; ask for a new one")
-    } else {
-        Error::bad_request("token_used", "this verification link was already used")
-    }
-}
-
 pub async fn verify_with_token(state: &Services, token: &OpaqueToken, client: &ClientInfo) -> Result<()> {
-    let now = state.now();
-    let record = state
-        .store
-        .tokens()
-        .by_hash(TokenPurpose::EmailVerificationLink, &token.hash())
-        .await?
-        .ok_or_else(|| Error::bad_request("invalid_token", "this verification link is not valid"))?;
-    if !state.store.tokens().consume(record.id, now).await? {
-        return Err(token_error(&record, now));
-    }
+    let record = one_time::redeem(state, TokenPurpose::EmailVerificationLink, &token.hash()).await??;
     complete(state, record.user_id, "link", client).await
-}
-
-fn invalid_code() -> Error {
-    Error::bad_request(
-        "invalid_code",
-        "the code is not correct or has expired; check the newest mail or ask for a new code",
-    )
 }
 
 pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCode, client: &ClientInfo) -> Result<()> {
@@ -111,23 +57,12 @@ pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCod
     let Some(user) = state.store.users().by_email(&email.canonical()).await? else {
         return Err(invalid_code());
     };
-    let live = state
-        .store
-        .tokens()
-        .live(user.id, TokenPurpose::EmailVerificationCode, now)
-        .await?;
     let presented = code.hash(&state.secrets.code_hash_key, user.id);
-    let matching = live.iter().find(|t| constant_time_eq(&t.token_hash, &presented));
-    match matching {
-        Some(t) if state.store.tokens().consume(t.id, now).await? => complete(state, user.id, "code", client).await,
-        Some(_) => Err(invalid_code()),
-        None => {
-            if let Some(newest) = live.first() {
-                let attempts = state
-                    .store
-                    .tokens()
-                    .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
-                    .await?;
+    let purpose = TokenPurpose::EmailVerificationCode;
+    match one_time::check_code(state, user.id, purpose, Some(&presented)).await? {
+        CodeCheck::Accepted => complete(state, user.id, "code", client).await,
+        CodeCheck::Rejected { attempts } => {
+            if let Some(attempts) = attempts {
                 audit::record(
                     state.store.as_ref(),
                     now,
@@ -138,10 +73,10 @@ pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCod
                     json!({ "method": "code", "attempts": attempts }),
                 )
                 .await;
-                // The code dies after `MAX_CODE_ATTEMPTS` wrong guesses, but the answer stays
-                // `invalid_code`: an unknown address has no code to exhaust, so a different
-                // answer here would tell which addresses have accounts.
             }
+            // The code dies after `MAX_CODE_ATTEMPTS` wrong guesses, but the answer stays
+            // `invalid_code`: an unknown address has no code to exhaust, so a different
+            // answer here would tell which addresses have accounts.
             Err(invalid_code())
         }
     }
@@ -150,7 +85,7 @@ pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCod
 async fn complete(state: &Services, user_id: Uuid, method: &str, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     state.store.users().mark_email_verified(user_id, now).await?;
-    state.store.tokens().revoke(user_id, &PURPOSES, now).await?;
+    one_time::revoke_on(state, user_id, Revoker::EmailVerified).await?;
     audit::record(
         state.store.as_ref(),
         now,

@@ -3,21 +3,16 @@
 use super::codes::{self, CodeUse};
 use super::{active_factors, combined_amr, user_gone, Method, CHALLENGE_TTL};
 use crate::audit::{self, Outcome};
+use crate::auth::one_time::{self, policy::MFA_CHALLENGES};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
 use crate::auth::sessions::{self, AuthUser, TokenPair};
 use crate::client::ClientInfo;
 use crate::error::{Error, Result};
-use crate::store::{NewOneTimeToken, NewRefreshToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
+use crate::store::{NewRefreshToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
-
-const CHALLENGES: [TokenPurpose; 3] = [
-    TokenPurpose::MfaChallengeAfterPassword,
-    TokenPurpose::MfaChallengeAfterEmailOtp,
-    TokenPurpose::MfaChallengeAfterOAuth,
-];
 
 /// What a correct first factor gets: tokens, or (MFA user) the challenge to finish.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -49,21 +44,9 @@ fn first_factor(purpose: TokenPurpose) -> &'static str {
 
 /// Issues an `mfa_token` for a user who just passed the first factor (`purpose` says which).
 pub async fn begin(state: &Services, user: &UserRecord, purpose: TokenPurpose) -> Result<MfaRequired> {
-    let now = state.now();
     let methods = methods_after(state, user, purpose).await?;
     let token = OpaqueToken::generate();
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose,
-            token_hash: token.hash(),
-            expires_at: now + CHALLENGE_TTL,
-            created_at: now,
-        })
-        .await?;
+    one_time::issue(state, user.id, purpose, token.hash(), None).await?;
     Ok(MfaRequired {
         mfa_required: true,
         mfa_token: token.expose().to_string(),
@@ -93,24 +76,7 @@ fn invalid_mfa_token(message: &str) -> Error {
 }
 
 async fn live_challenge(state: &Services, presented: &OpaqueToken) -> Result<(OneTimeTokenRecord, TokenPurpose)> {
-    let now = state.now();
-    for purpose in CHALLENGES {
-        if let Some(record) = state.store.tokens().by_hash(purpose, &presented.hash()).await? {
-            if record.used_at.is_some() {
-                return Err(invalid_mfa_token("this mfa_token was already used"));
-            }
-            if record.revoked_at.is_some() {
-                return Err(invalid_mfa_token(
-                    "this mfa_token no longer works (too many wrong codes)",
-                ));
-            }
-            if record.expires_at <= now {
-                return Err(invalid_mfa_token("this mfa_token has expired"));
-            }
-            return Ok((record, purpose));
-        }
-    }
-    Err(invalid_mfa_token("the mfa_token is not valid"))
+    Ok(one_time::find(state, &MFA_CHALLENGES, &presented.hash()).await??)
 }
 
 async fn challenge_user(state: &Services, record: &OneTimeTokenRecord) -> Result<UserRecord> {
@@ -154,7 +120,7 @@ pub async fn complete(
     }
     if !codes::verify_second_factor(state, &user, method, code).await? {
         let max = state.config.max_code_attempts;
-        let attempts = state.store.tokens().record_failed_attempt(record.id, max, now).await?;
+        let attempts = one_time::wrong_guess(state, &record, purpose).await?;
         audit::record(
             state.store.as_ref(),
             now,
@@ -174,9 +140,7 @@ pub async fn complete(
         }
         return Err(codes::invalid_code());
     }
-    if !state.store.tokens().consume(record.id, now).await? {
-        return Err(invalid_mfa_token("this mfa_token was already used"));
-    }
+    one_time::spend(state, &record, purpose).await??;
     let amr = combined_amr(&[first_factor(purpose).to_string()], method);
     let amr_refs: Vec<&str> = amr.iter().map(String::as_str).collect();
     let pair = sessions::start_session(state, &user, &amr_refs, client).await?;

@@ -2,11 +2,12 @@
 //! under the per-user limit.
 
 use super::{active_factors, totp, Method, EMAIL_CODE_TTL, MAX_USER_FAILURES, USER_LOCK};
-use crate::auth::secrets::{constant_time_eq, hmac_hex, NumericCode};
+use crate::auth::one_time;
+use crate::auth::secrets::{hmac_hex, NumericCode};
 use crate::auth::services::Services;
 use crate::error::{Error, Result};
 use crate::mail::templates::{render, Template};
-use crate::store::{NewOneTimeToken, TokenPurpose, UserRecord};
+use crate::store::{TokenPurpose, UserRecord};
 use rand::rngs::OsRng;
 use rand::Rng;
 use uuid::Uuid;
@@ -49,21 +50,9 @@ pub async fn count_code_mail(state: &Services, user: &UserRecord) -> Result<()> 
 
 /// Issues a new 6-digit code of `purpose` (earlier live ones stop working) and mails it.
 pub async fn send_email_code(state: &Services, user: &UserRecord, purpose: TokenPurpose, why: CodeUse) -> Result<()> {
-    let now = state.now();
-    state.store.tokens().revoke(user.id, &[purpose], now).await?;
     let code = NumericCode::generate();
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose,
-            token_hash: code.hash(&state.secrets.code_hash_key, user.id),
-            expires_at: now + EMAIL_CODE_TTL,
-            created_at: now,
-        })
-        .await?;
+    let hash = code.hash(&state.secrets.code_hash_key, user.id);
+    one_time::issue(state, user.id, purpose, hash, None).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let minutes = EMAIL_CODE_TTL.num_minutes().to_string();
     let mail = render(
@@ -83,32 +72,9 @@ pub async fn send_email_code(state: &Services, user: &UserRecord, purpose: Token
 /// Checks (and on success spends) an emailed code. A wrong guess counts against the newest live
 /// code, which dies after `MAX_CODE_ATTEMPTS`.
 pub async fn check_email_code(state: &Services, user_id: Uuid, purpose: TokenPurpose, raw: &str) -> Result<bool> {
-    let now = state.now();
-    let live = state.store.tokens().live(user_id, purpose, now).await?;
-    let Some(code) = NumericCode::from_presented(raw) else {
-        if let Some(newest) = live.first() {
-            state
-                .store
-                .tokens()
-                .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
-                .await?;
-        }
-        return Ok(false);
-    };
-    let presented = code.hash(&state.secrets.code_hash_key, user_id);
-    match live.iter().find(|t| constant_time_eq(&t.token_hash, &presented)) {
-        Some(t) => Ok(state.store.tokens().consume(t.id, now).await?),
-        None => {
-            if let Some(newest) = live.first() {
-                state
-                    .store
-                    .tokens()
-                    .record_failed_attempt(newest.id, state.config.max_code_attempts, now)
-                    .await?;
-            }
-            Ok(false)
-        }
-    }
+    let presented = NumericCode::from_presented(raw).map(|code| code.hash(&state.secrets.code_hash_key, user_id));
+    let check = one_time::check_code(state, user_id, purpose, presented.as_deref()).await?;
+    Ok(check == one_time::CodeCheck::Accepted)
 }
 
 /// A fresh set of recovery codes, formatted `xxxxx-xxxxx`.

@@ -47,10 +47,11 @@ pub mod otp_login;
 pub mod reset;
 pub mod totp;
 
+use crate::auth::one_time;
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::error::{Error, Result};
-use crate::store::{MfaFactorRecord, Store, TokenPurpose, UserRecord};
+use crate::store::{MfaFactorRecord, Store, UserRecord};
 use chrono::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -59,10 +60,7 @@ use uuid::Uuid;
 pub const MAX_USER_FAILURES: u32 = 10;
 /// How long MFA stays locked after [`MAX_USER_FAILURES`].
 pub const USER_LOCK: Duration = Duration::minutes(15);
-/// Lifetime of an `mfa_token`.
-pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
-/// Lifetime of an emailed MFA or OTP-login code.
-pub const EMAIL_CODE_TTL: Duration = Duration::minutes(10);
+pub use crate::auth::one_time::policy::{CHALLENGE_TTL, EMAIL_CODE_TTL};
 
 /// A second factor a code can be checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -141,18 +139,12 @@ pub fn require_step_up(state: &Services, caller: &AuthUser, user: &UserRecord) -
 }
 
 /// The one-time tokens that belong to MFA: emailed codes and pending login challenges.
-const MFA_TOKENS: [TokenPurpose; 4] = [
-    TokenPurpose::MfaEmailCode,
-    TokenPurpose::MfaChallengeAfterPassword,
-    TokenPurpose::MfaChallengeAfterEmailOtp,
-    TokenPurpose::MfaChallengeAfterOAuth,
-];
-
 /// Deletes every factor and recovery code of the user and revokes MFA's live one-time tokens
 /// (the owner turning MFA off, or an admin's [`reset`]).
 pub(crate) async fn remove_factors(store: &Store, user_id: Uuid, now: DateTime<Utc>) -> Result<()> {
     store.mfa().disable(user_id, now).await?;
-    store.tokens().revoke(user_id, &MFA_TOKENS, now).await?;
+    let purposes = one_time::policy::revoked_by(one_time::Revoker::MfaRemoved);
+    store.tokens().revoke(user_id, &purposes, now).await?;
     Ok(())
 }
 

@@ -4,21 +4,18 @@
 use super::state_cookie::{PendingLogin, TTL_SECS};
 use super::{CodeExchange, ProviderProfile};
 use crate::auth::mfa::challenge::{self, LoginOutcome};
+use crate::auth::one_time;
 use crate::auth::secrets::{random_bytes, OpaqueToken};
 use crate::auth::services::Services;
 use crate::auth::sessions::{self, TokenPair};
 use crate::client::ClientInfo;
 use crate::domain::{Email, PersonName};
 use crate::error::{Error, Result};
-use crate::store::{NewOAuthAccount, NewOneTimeToken, NewUser, StoreError, TokenPurpose, UserRecord};
+use crate::store::{NewOAuthAccount, NewUser, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use url::Url;
 use uuid::Uuid;
-
-/// Lifetime of the code the app exchanges for tokens.
-const EXCHANGE_TTL: chrono::Duration = chrono::Duration::seconds(60);
-
 pub struct Started {
     pub authorize_url: String,
     pub cookie_value: String,
@@ -164,18 +161,7 @@ pub async fn callback(
         return Ok(Landing::SignedIn(target, pair));
     }
     let token = OpaqueToken::generate();
-    state
-        .store
-        .tokens()
-        .insert(&NewOneTimeToken {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            purpose: TokenPurpose::OAuthExchange,
-            token_hash: token.hash(),
-            expires_at: now + EXCHANGE_TTL,
-            created_at: now,
-        })
-        .await?;
+    one_time::issue(state, user.id, TokenPurpose::OAuthExchange, token.hash(), None).await?;
     target.query_pairs_mut().append_pair("code", token.expose());
     Ok(Landing::WithCode(target))
 }
@@ -296,25 +282,8 @@ fn active(user: Option<UserRecord>) -> Result<UserRecord> {
 
 /// Trades the one-time code for tokens, or for the MFA step when the user has MFA on.
 pub async fn exchange(state: &Services, code: &str, client: &ClientInfo) -> Result<LoginOutcome> {
-    let now = state.now();
-    let invalid = || {
-        Error::unauthorized(
-            "invalid_oauth_code",
-            "the sign-in code is invalid, used or expired; sign in again",
-        )
-    };
     let presented = OpaqueToken::from_presented(code);
-    let record = state
-        .store
-        .tokens()
-        .by_hash(TokenPurpose::OAuthExchange, &presented.hash())
-        .await?
-        .filter(|r| r.used_at.is_none() && r.revoked_at.is_none() && r.expires_at > now)
-        .ok_or_else(invalid)?;
-    // One conditional update: of two racing exchanges only one wins.
-    if !state.store.tokens().consume(record.id, now).await? {
-        return Err(invalid());
-    }
+    let record = one_time::redeem(state, TokenPurpose::OAuthExchange, &presented.hash()).await??;
     let user = active(state.store.users().by_id(record.user_id).await?)?;
     if user.mfa_enabled {
         // The password login's challenge, recording the provider as the first factor.
