@@ -19,7 +19,7 @@
 
 use crate::auth::secrets::{constant_time_eq, hmac_bytes, OpaqueToken};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use url::Url;
@@ -44,21 +44,21 @@ pub fn check(config: &Config, key: &[u8], refresh: &OpaqueToken, proof: &Request
         (None, None) => None,
     };
     if !origin.is_some_and(|o| allowed_origin(config, &o)) {
-        return Err(Error::forbidden(
-            "origin_not_allowed",
+        return Err(Error::new(
+            ErrorCode::OriginNotAllowed,
             "this request did not come from a page allowed to use the session cookie (Origin must be PUBLIC_URL or one of CORS_ALLOWED_ORIGINS)",
         ));
     }
     let presented = proof.csrf_header.map(str::trim).filter(|t| !t.is_empty());
     let Some(presented) = presented else {
-        return Err(Error::forbidden(
-            "csrf_token_missing",
+        return Err(Error::new(
+            ErrorCode::CsrfTokenMissing,
             "send the value of the gatehouse_csrf cookie in the X-CSRF-Token header",
         ));
     };
     if !constant_time_eq(presented, &token_for(key, refresh)) {
-        return Err(Error::forbidden(
-            "csrf_token_mismatch",
+        return Err(Error::new(
+            ErrorCode::CsrfTokenMismatch,
             "the X-CSRF-Token header does not belong to this session; read the gatehouse_csrf cookie again",
         ));
     }

@@ -21,7 +21,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{Email, FieldError, Password};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::mail::templates::{render, Template};
 use crate::store::{StoreError, TokenPurpose, UserRecord};
 use serde_json::json;
@@ -123,8 +123,8 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
     let user = state.store.users().by_id(link.user_id).await?.ok_or(gone)?;
     // An account an admin locked after the link was sent stays as it is until unlocked.
     if !user.is_active {
-        return Err(Error::forbidden(
-            "account_disabled",
+        return Err(Error::new(
+            ErrorCode::AccountDisabled,
             "this account is disabled; nothing was changed (the link works again once an admin unlocks it)",
         ));
     }
@@ -139,8 +139,8 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
             .into())
         }
         Err(StoreError::Duplicate(_)) => {
-            return Err(Error::conflict(
-                "email_taken",
+            return Err(Error::new(
+                ErrorCode::EmailTaken,
                 "another account uses this address by now; nothing was changed",
             ))
         }

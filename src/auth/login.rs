@@ -13,7 +13,7 @@ use crate::auth::services::Services;
 use crate::auth::{lockout, sessions};
 use crate::client::ClientInfo;
 use crate::domain::{Email, Password, Username};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::UserRecord;
 use serde_json::json;
 
@@ -109,12 +109,12 @@ pub async fn login(
 pub(crate) async fn admit(state: &Services, user: &UserRecord, method: &str, client: &ClientInfo) -> Result<()> {
     let refusal = if !user.is_active {
         Some((
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account is disabled; contact the administrator",
         ))
     } else if !user.is_email_verified {
         Some((
-            "email_not_verified",
+            ErrorCode::EmailNotVerified,
             "confirm your email address first: open the link or enter the code from the verification mail (POST /api/auth/resend-verification sends a new one)",
         ))
     } else {
@@ -135,10 +135,10 @@ pub(crate) async fn admit(state: &Services, user: &UserRecord, method: &str, cli
         Some(user.id),
         client,
         Outcome::Failure,
-        json!({ "method": method, "reason": code }),
+        json!({ "method": method, "reason": code.as_str() }),
     )
     .await;
-    Err(Error::forbidden(code, message))
+    Err(Error::new(code, message))
 }
 
 /// The account named by an email address or a username. (Malformed input simply finds

@@ -21,7 +21,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{Email, Password, PasswordContext};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::mail::templates::{render, Template};
 use crate::store::{TokenPurpose, UserRecord};
 use serde_json::json;
@@ -80,8 +80,8 @@ pub async fn reset(state: &Services, token: &OpaqueToken, new_password: &str, cl
     // A link mailed before an admin locked the account must not change its password: the lock
     // holds until an admin lifts it (the link works again afterwards, while it lives).
     if !user.is_active {
-        return Err(Error::forbidden(
-            "account_disabled",
+        return Err(Error::new(
+            ErrorCode::AccountDisabled,
             "this account is disabled; contact the administrator",
         ));
     }
@@ -126,11 +126,11 @@ pub async fn change(
         .users()
         .by_id(caller.user_id)
         .await?
-        .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
+        .ok_or_else(|| Error::new(ErrorCode::SessionRevoked, "this account no longer exists"))?;
     crate::auth::mfa::require_step_up(state, caller, &user)?;
     let Some(stored) = user.password_hash.as_deref() else {
-        return Err(Error::bad_request(
-            "no_password_set",
+        return Err(Error::new(
+            ErrorCode::NoPasswordSet,
             "this account has no password yet (it signs in through a provider); use forgot-password to set one",
         ));
     };

@@ -11,7 +11,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{BdMobile, DateOfBirth, Gender, PersonName, Username};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::{ProfileChanges, StoreError, StoredUsername, UserRecord};
 use serde_json::json;
 
@@ -58,7 +58,7 @@ pub async fn update_profile(
     update: ProfileUpdate,
     client: &ClientInfo,
 ) -> Result<UserRecord> {
-    let gone = || Error::unauthorized("session_revoked", "this account no longer exists");
+    let gone = || Error::new(ErrorCode::SessionRevoked, "this account no longer exists");
     let fields = update.field_names();
     if fields.is_empty() {
         // An empty merge patch changes nothing (RFC 7396).

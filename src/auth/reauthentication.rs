@@ -10,7 +10,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{FieldError, Password};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::UserRecord;
 use serde_json::json;
 
@@ -45,8 +45,8 @@ pub async fn prove_owner(
             if state.now() - caller.auth_time <= window {
                 return Ok(user);
             }
-            Err(Error::forbidden(
-                "reauthentication_required",
+            Err(Error::new(
+                ErrorCode::ReauthenticationRequired,
                 format!(
                     "this account has no password: sign in again through your provider, then retry within {} minutes",
                     window.num_minutes().max(1)
@@ -75,8 +75,8 @@ pub async fn prove_recent_owner(
         return Ok(());
     }
     let minutes = window.num_minutes().max(1);
-    Err(Error::forbidden(
-        "reauthentication_required",
+    Err(Error::new(
+        ErrorCode::ReauthenticationRequired,
         if user.password_hash.is_some() {
             format!(
                 "send your current password as current_password, or sign in again and retry within {minutes} minutes"

@@ -23,7 +23,7 @@ use crate::auth::secrets::{hmac_bytes, OpaqueToken};
 use crate::auth::services::Services;
 use crate::auth::tokens::{AccessClaims, AccessTokenSpec, TokenError};
 use crate::client::ClientInfo;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::{NewRefreshToken, NewSession, RefreshTokenRecord, SessionRecord, UserRecord};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -161,7 +161,10 @@ fn successor_of(state: &Services, presented: &OpaqueToken) -> OpaqueToken {
 }
 
 fn invalid_refresh() -> Error {
-    Error::unauthorized("invalid_refresh_token", "the refresh token is not valid; sign in again")
+    Error::new(
+        ErrorCode::InvalidRefreshToken,
+        "the refresh token is not valid; sign in again",
+    )
 }
 
 /// Rotates a refresh token (see the module docs for the rules).
@@ -178,14 +181,14 @@ pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientI
         .await?
         .ok_or_else(invalid_refresh)?;
     if session.revoked_at.is_some() || record.revoked_at.is_some() {
-        return Err(Error::unauthorized(
-            "session_revoked",
+        return Err(Error::new(
+            ErrorCode::SessionRevoked,
             "this session has ended; sign in again",
         ));
     }
     if session.expires_at <= now {
-        return Err(Error::unauthorized(
-            "session_expired",
+        return Err(Error::new(
+            ErrorCode::SessionExpired,
             "this session has reached its maximum lifetime; sign in again",
         ));
     }
@@ -196,15 +199,15 @@ pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientI
         .await?
         .ok_or_else(invalid_refresh)?;
     if !user.is_active {
-        return Err(Error::forbidden("account_disabled", "this account is disabled"));
+        return Err(Error::new(ErrorCode::AccountDisabled, "this account is disabled"));
     }
     let amr: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
     let successor = successor_of(state, presented);
 
     if record.used_at.is_none() {
         if record.expires_at <= now {
-            return Err(Error::unauthorized(
-                "refresh_token_expired",
+            return Err(Error::new(
+                ErrorCode::RefreshTokenExpired,
                 "the refresh token has expired; sign in again",
             ));
         }
@@ -261,8 +264,8 @@ pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientI
     )
     .await;
     tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reuse detected; session revoked");
-    Err(Error::unauthorized(
-        "refresh_token_reused",
+    Err(Error::new(
+        ErrorCode::RefreshTokenReused,
         "this refresh token was already used; the session has been ended for safety, sign in again",
     ))
 }
@@ -304,11 +307,14 @@ async fn grace_retry(
 pub async fn authenticate(state: &Services, bearer: &str) -> Result<AuthUser> {
     let now = state.now();
     let claims = state.tokens.verify(bearer, now).await.map_err(|e| match e {
-        TokenError::Expired => Error::unauthorized("token_expired", "the access token has expired; refresh it"),
-        other => Error::unauthorized("invalid_token", other.to_string()),
+        TokenError::Expired => Error::new(
+            ErrorCode::AccessTokenExpired,
+            "the access token has expired; refresh it",
+        ),
+        other => Error::new(ErrorCode::InvalidAccessToken, other.to_string()),
     })?;
     let (Some(user_id), Some(session_id)) = (claims.user_id(), claims.session_id()) else {
-        return Err(Error::unauthorized("invalid_token", "the token is malformed"));
+        return Err(Error::new(ErrorCode::InvalidAccessToken, "the token is malformed"));
     };
     let session = state.store.sessions().by_id(session_id).await?;
     match session {
@@ -320,8 +326,8 @@ pub async fn authenticate(state: &Services, bearer: &str) -> Result<AuthUser> {
             auth_time: DateTime::from_timestamp(claims.auth_time, 0).unwrap_or(s.auth_time),
             claims,
         }),
-        _ => Err(Error::unauthorized(
-            "session_revoked",
+        _ => Err(Error::new(
+            ErrorCode::SessionRevoked,
             "this session has ended; sign in again",
         )),
     }

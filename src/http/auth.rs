@@ -11,7 +11,7 @@ use crate::client::ClientInfo;
 use crate::domain::{
     BdMobile, DateOfBirth, Email, FieldError, Gender, Invalid, Password, PasswordContext, PersonName, Username,
 };
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, ErrorCode, Problem, Result};
 use crate::http::cookies;
 use crate::http::extract::Json;
 use crate::http::mail_request;
@@ -348,6 +348,6 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<
         .users()
         .by_id(user.user_id)
         .await?
-        .ok_or_else(|| Error::unauthorized("session_revoked", "this account no longer exists"))?;
+        .ok_or_else(|| Error::new(ErrorCode::SessionRevoked, "this account no longer exists"))?;
     Ok(axum::Json(record.into()))
 }

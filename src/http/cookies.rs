@@ -21,7 +21,7 @@ use crate::auth::csrf::{self, RequestProof};
 use crate::auth::mfa::challenge::LoginOutcome;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::TokenPair;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -122,15 +122,15 @@ pub fn presented_refresh_token(state: &AppState, headers: &HeaderMap) -> Result<
 /// sends `Origin` on every cross-origin fetch; when it does, it must be an allowed one.
 pub fn csrf_for_cookie(state: &AppState, headers: &HeaderMap) -> Result<String> {
     if !state.config.refresh_token_cookie {
-        return Err(Error::not_found(
-            "cookie_mode_off",
+        return Err(Error::new(
+            ErrorCode::CookieModeOff,
             "cookie mode is off (REFRESH_TOKEN_COOKIE): the refresh token travels in the JSON body and needs no CSRF token",
         ));
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if !csrf::allowed_origin(&state.config, origin.trim_end_matches('/')) {
-            return Err(Error::forbidden(
-                "origin_not_allowed",
+            return Err(Error::new(
+                ErrorCode::OriginNotAllowed,
                 "this page is not allowed to use the session cookie (Origin must be PUBLIC_URL or one of CORS_ALLOWED_ORIGINS)",
             ));
         }
@@ -141,8 +141,8 @@ pub fn csrf_for_cookie(state: &AppState, headers: &HeaderMap) -> Result<String> 
         .map(|c| c.value().trim())
         .filter(|v| !v.is_empty())
         .ok_or_else(|| {
-            Error::unauthorized(
-                "refresh_cookie_missing",
+            Error::new(
+                ErrorCode::RefreshCookieMissing,
                 "no session cookie was sent: sign in first, and call with credentials: 'include'",
             )
         })?;

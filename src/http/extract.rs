@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::auth::sessions::{self, AuthUser};
 use crate::client::ClientInfo;
 use crate::domain::FieldError;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
@@ -71,7 +71,7 @@ pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> Error {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         Error::PayloadTooLarge
     } else {
-        Error::bad_request("unreadable_body", "the request body could not be read")
+        Error::new(ErrorCode::UnreadableBody, "the request body could not be read")
     }
 }
 
@@ -80,7 +80,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
             de.end()
-                .map_err(|_| Error::bad_request("malformed_json", "the body has content after the JSON value"))?;
+                .map_err(|_| Error::new(ErrorCode::MalformedJson, "the body has content after the JSON value"))?;
             Ok(value)
         }
         Err(err) => {
@@ -100,8 +100,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                     message,
                 }]))
             } else {
-                Err(Error::bad_request(
-                    "malformed_json",
+                Err(Error::new(
+                    ErrorCode::MalformedJson,
                     format!("the body is not valid JSON: {inner}"),
                 ))
             }
@@ -146,8 +146,8 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or_else(|| {
-            Error::unauthorized(
-                "missing_token",
+            Error::new(
+                ErrorCode::MissingToken,
                 "this endpoint needs an access token: send Authorization: Bearer <access_token>",
             )
         })?;

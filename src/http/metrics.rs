@@ -5,7 +5,7 @@
 //! numbers are operational, not personal, but expose it only on an internal network.
 
 use crate::app::AppState;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, ErrorCode, Problem, Result};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -49,13 +49,21 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<()> {
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
-        .ok_or_else(|| Error::unauthorized("missing_token", "/metrics needs Authorization: Bearer <METRICS_TOKEN>"))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::MissingToken,
+                "/metrics needs Authorization: Bearer <METRICS_TOKEN>",
+            )
+        })?;
     let a = Sha256::digest(presented.as_bytes());
     let b = Sha256::digest(expected.expose_secret().as_bytes());
     if bool::from(a.ct_eq(&b)) {
         Ok(())
     } else {
-        Err(Error::unauthorized("invalid_token", "the metrics token is not correct"))
+        Err(Error::new(
+            ErrorCode::InvalidAccessToken,
+            "the metrics token is not correct",
+        ))
     }
 }
 

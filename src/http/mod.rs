@@ -20,7 +20,7 @@ pub mod sessions;
 pub mod token;
 
 use crate::app::AppState;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::IntoResponse;
@@ -138,7 +138,9 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(pages::router())
         .merge(docs)
-        .fallback(|| async { Error::not_found("not_found", "no such endpoint; see /docs for the API").into_response() })
+        .fallback(|| async {
+            Error::new(ErrorCode::NotFound, "no such endpoint; see /docs for the API").into_response()
+        })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(move |req, next| {

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{self, TokenPair};
 use crate::client::ClientInfo;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, ErrorCode, Problem, Result};
 use crate::http::cookies;
 use crate::http::extract::{bearer_token, body_rejection, parse_json};
 use axum::body::Bytes;
@@ -124,7 +124,9 @@ async fn refresh(
     match sessions::refresh(&state, &token, &client).await {
         Ok(pair) => Ok(cookies::tokens(&state, pair)),
         // The cookie names a session that is over: stop the browser sending it.
-        Err(e @ Error::Unauthorized { .. }) => Ok(cookies::error_clearing(&state, e)),
+        Err(e @ Error::Problem { .. }) if e.status() == StatusCode::UNAUTHORIZED => {
+            Ok(cookies::error_clearing(&state, e))
+        }
         Err(e) => Err(e),
     }
 }
@@ -162,8 +164,8 @@ async fn logout(
             Some(token) => token,
             None if body.is_some() => return Err(token_required()),
             None => {
-                return Err(Error::unauthorized(
-                    "missing_token",
+                return Err(Error::new(
+                    ErrorCode::MissingToken,
                     "send Authorization: Bearer <access_token> or {\"refresh_token\": ...}",
                 ))
             }
@@ -171,7 +173,9 @@ async fn logout(
     };
     match sessions::logout_by_refresh(&state, &token, &client).await {
         Ok(()) => Ok(signed_out()),
-        Err(e @ Error::Unauthorized { .. }) => Ok(cookies::error_clearing(&state, e)),
+        Err(e @ Error::Problem { .. }) if e.status() == StatusCode::UNAUTHORIZED => {
+            Ok(cookies::error_clearing(&state, e))
+        }
         Err(e) => Err(e),
     }
 }

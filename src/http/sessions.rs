@@ -4,7 +4,7 @@ use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, ErrorCode, Problem, Result};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -78,7 +78,12 @@ async fn end_session(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let not_found = || Error::not_found("session_not_found", "no live session with this id belongs to you");
+    let not_found = || {
+        Error::new(
+            ErrorCode::SessionNotFound,
+            "no live session with this id belongs to you",
+        )
+    };
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let now = state.now();
     // Someone else's session answers exactly like a missing one.

@@ -8,7 +8,7 @@
 
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 /// List and view users.
 pub const USERS_READ: &str = "users:read";
@@ -22,8 +22,8 @@ pub fn require(state: &Services, caller: &AuthUser, permission: &str) -> Result<
     if state.config.roles.allows(&caller.role, permission) {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "permission_denied",
+        Err(Error::new(
+            ErrorCode::PermissionDenied,
             format!("this needs the {permission} permission, which your role does not have"),
         ))
     }
@@ -42,8 +42,8 @@ pub fn admin_roles(state: &Services) -> Vec<String> {
 
 /// The refusal of a change that would leave no active account in [`admin_roles`].
 pub fn last_admin() -> Error {
-    Error::conflict(
-        "last_admin",
+    Error::new(
+        ErrorCode::LastAdmin,
         "this would leave no active account that can manage users (users:write); give another account such a role first",
     )
 }

@@ -22,7 +22,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{AccountStatus, AdminReason, Paging, RoleName, SearchText};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::{AccountChange, UserActivity, UserFilter, UserRecord};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -48,7 +48,7 @@ pub struct UserDetail {
 }
 
 fn user_not_found() -> Error {
-    Error::not_found("user_not_found", "no user has this id")
+    Error::new(ErrorCode::UserNotFound, "no user has this id")
 }
 
 pub async fn list_users(state: &Services, query: &UserListQuery) -> Result<UserPage> {
@@ -120,8 +120,8 @@ pub async fn lock(
             json!({ "reason": reason_value, "refused": "cannot_lock_self" }),
         )
         .await;
-        return Err(Error::conflict(
-            "cannot_lock_self",
+        return Err(Error::new(
+            ErrorCode::CannotLockSelf,
             "you cannot lock your own account; ask another admin",
         ));
     }
@@ -296,8 +296,8 @@ pub async fn reset_mfa(state: &Services, actor: &AuthUser, target: Uuid, client:
 /// through `DELETE /api/auth/me`, which asks for their password.
 pub async fn delete(state: &Services, actor: &AuthUser, target: Uuid, client: &ClientInfo) -> Result<()> {
     if target == actor.user_id {
-        return Err(Error::conflict(
-            "cannot_delete_self",
+        return Err(Error::new(
+            ErrorCode::CannotDeleteSelf,
             "delete your own account with DELETE /api/auth/me (it asks for your password)",
         ));
     }

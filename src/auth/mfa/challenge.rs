@@ -8,7 +8,7 @@ use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
 use crate::auth::sessions::{self, AuthUser, TokenPair};
 use crate::client::ClientInfo;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::{NewRefreshToken, OneTimeTokenRecord, TokenPurpose, UserRecord};
 use serde::Serialize;
 use serde_json::json;
@@ -72,7 +72,7 @@ async fn methods_after(state: &Services, user: &UserRecord, purpose: TokenPurpos
 }
 
 fn invalid_mfa_token(message: &str) -> Error {
-    Error::unauthorized("invalid_mfa_token", format!("{message}; sign in again"))
+    Error::new(ErrorCode::InvalidMfaToken, format!("{message}; sign in again"))
 }
 
 async fn live_challenge(state: &Services, presented: &OpaqueToken) -> Result<(OneTimeTokenRecord, TokenPurpose)> {
@@ -87,7 +87,7 @@ async fn challenge_user(state: &Services, record: &OneTimeTokenRecord) -> Result
         .await?
         .ok_or_else(|| invalid_mfa_token("the account no longer exists"))?;
     if !user.is_active {
-        return Err(Error::forbidden("account_disabled", "this account is disabled"));
+        return Err(Error::new(ErrorCode::AccountDisabled, "this account is disabled"));
     }
     Ok(user)
 }
@@ -133,8 +133,8 @@ pub async fn complete(
         .await;
         state.metrics.login_failed("mfa");
         if attempts >= max {
-            return Err(Error::unauthorized(
-                "too_many_attempts",
+            return Err(Error::new(
+                ErrorCode::TooManyAttempts,
                 "too many wrong codes: this sign-in attempt has ended; sign in again",
             ));
         }
@@ -184,8 +184,8 @@ pub async fn step_up(
     let now = state.now();
     let user = state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)?;
     if !user.mfa_enabled {
-        return Err(Error::bad_request(
-            "mfa_not_enabled",
+        return Err(Error::new(
+            ErrorCode::MfaNotEnabled,
             "two-step sign-in is not enabled on this account",
         ));
     }
@@ -208,7 +208,7 @@ pub async fn step_up(
         .sessions()
         .by_id(caller.session_id)
         .await?
-        .ok_or_else(|| Error::unauthorized("session_revoked", "this session has ended; sign in again"))?;
+        .ok_or_else(|| Error::new(ErrorCode::SessionRevoked, "this session has ended; sign in again"))?;
     let before: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
     let amr = combined_amr(&before, method);
     let refresh = OpaqueToken::generate();

@@ -5,7 +5,7 @@ use super::{active_factors, totp, Method, EMAIL_CODE_TTL, MAX_USER_FAILURES, USE
 use crate::auth::one_time;
 use crate::auth::secrets::{hmac_hex, NumericCode};
 use crate::auth::services::Services;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::mail::templates::{render, Template};
 use crate::store::{TokenPurpose, UserRecord};
 use rand::rngs::OsRng;
@@ -184,15 +184,15 @@ fn locked(left: chrono::Duration) -> Error {
 }
 
 pub fn method_not_enrolled(method: Method) -> Error {
-    Error::bad_request(
-        "mfa_method_not_enabled",
+    Error::new(
+        ErrorCode::MfaMethodNotEnabled,
         format!("the {} method is not enabled on this account", method.as_str()),
     )
 }
 
 pub fn invalid_code() -> Error {
-    Error::bad_request(
-        "invalid_code",
+    Error::new(
+        ErrorCode::InvalidCode,
         "the code is not correct, was already used or has expired",
     )
 }

@@ -8,7 +8,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::Password;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::mail::templates::{render, Template};
 use crate::store::{NewMfaFactor, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::STANDARD;
@@ -95,8 +95,8 @@ pub async fn enable(
         .await;
     match saved {
         Err(StoreError::Duplicate(_)) => {
-            return Err(Error::conflict(
-                "mfa_already_enabled",
+            return Err(Error::new(
+                ErrorCode::MfaAlreadyEnabled,
                 format!("the {} method is already enabled on this account", method.as_str()),
             ))
         }
@@ -145,8 +145,8 @@ pub async fn verify(
     let now = state.now();
     let factors = state.store.mfa().factors(user.id).await?;
     let Some(pending) = factors.iter().find(|f| f.method == method.as_str() && !f.is_active()) else {
-        return Err(Error::bad_request(
-            "mfa_not_pending",
+        return Err(Error::new(
+            ErrorCode::MfaNotPending,
             "there is no enrolment of this method to finish; call POST /api/auth/mfa/enable first",
         ));
     };
@@ -183,8 +183,8 @@ pub async fn verify(
         .activate_factor(pending.id, user.id, &hashes, now)
         .await?
     {
-        return Err(Error::bad_request(
-            "mfa_not_pending",
+        return Err(Error::new(
+            ErrorCode::MfaNotPending,
             "this enrolment was already finished",
         ));
     }
@@ -206,7 +206,10 @@ pub async fn verify(
 }
 
 fn mfa_not_enabled() -> Error {
-    Error::bad_request("mfa_not_enabled", "two-step sign-in is not enabled on this account")
+    Error::new(
+        ErrorCode::MfaNotEnabled,
+        "two-step sign-in is not enabled on this account",
+    )
 }
 
 /// Turns MFA off: needs step-up *and* a current code (or recovery code).

@@ -50,7 +50,7 @@ pub mod totp;
 use crate::auth::one_time;
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::{MfaFactorRecord, Store, UserRecord};
 use chrono::Duration;
 use chrono::{DateTime, Utc};
@@ -132,8 +132,8 @@ pub fn require_step_up(state: &Services, caller: &AuthUser, user: &UserRecord) -
     if caller.amr.iter().any(|m| m == "mfa") && recent {
         return Ok(());
     }
-    Err(Error::forbidden(
-        "mfa_step_up_required",
+    Err(Error::new(
+        ErrorCode::MfaStepUpRequired,
         "this change needs a recent second factor: POST /api/auth/mfa/step-up with a code, then retry with the new access token",
     ))
 }
@@ -149,5 +149,5 @@ pub(crate) async fn remove_factors(store: &Store, user_id: Uuid, now: DateTime<U
 }
 
 pub(crate) fn user_gone() -> Error {
-    Error::unauthorized("session_revoked", "this account no longer exists")
+    Error::new(ErrorCode::SessionRevoked, "this account no longer exists")
 }

@@ -9,7 +9,7 @@
 use crate::audit::{self, Outcome};
 use crate::client::ClientInfo;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::mail::templates::{mail_time, render, Template};
 use crate::mail::Outbox;
 use crate::store::{Store, UserRecord};
@@ -37,8 +37,8 @@ pub async fn reset(
     client: &ClientInfo,
 ) -> Result<u64> {
     if !user.mfa_enabled {
-        return Err(Error::bad_request(
-            "mfa_not_enabled",
+        return Err(Error::new(
+            ErrorCode::MfaNotEnabled,
             "two-step sign-in is not enabled on this account; there is nothing to reset",
         ));
     }

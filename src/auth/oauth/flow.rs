@@ -10,7 +10,7 @@ use crate::auth::services::Services;
 use crate::auth::sessions::{self, TokenPair};
 use crate::client::ClientInfo;
 use crate::domain::{Email, PersonName};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::{NewOAuthAccount, NewUser, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -30,7 +30,12 @@ fn redirect_uri(state: &Services) -> String {
 /// prefix ends at a path segment: `https://app.example/app` allows `/app` and `/app/settings`,
 /// never `/app-admin`.
 fn allowed_redirect(state: &Services, raw: &str) -> Result<Url> {
-    let refused = || Error::bad_request("redirect_not_allowed", "redirect_to is not on OAUTH_REDIRECT_ALLOWLIST");
+    let refused = || {
+        Error::new(
+            ErrorCode::RedirectNotAllowed,
+            "redirect_to is not on OAUTH_REDIRECT_ALLOWLIST",
+        )
+    };
     let url = Url::parse(raw).map_err(|_| refused())?;
     let ok = state
         .config
@@ -100,26 +105,26 @@ pub async fn callback(
     let pending = cookie
         .and_then(|c| PendingLogin::open(c, &state.secrets.oauth_state_key, now.timestamp()))
         .ok_or_else(|| {
-            Error::bad_request(
-                "invalid_oauth_state",
+            Error::new(
+                ErrorCode::InvalidOauthState,
                 "this sign-in was not started in this browser, or took too long; start again",
             )
         })?;
     let presented = params.state.unwrap_or_default();
     if !crate::auth::secrets::constant_time_eq(&presented, &pending.state) {
-        return Err(Error::bad_request(
-            "invalid_oauth_state",
+        return Err(Error::new(
+            ErrorCode::InvalidOauthState,
             "the state does not match this browser's sign-in; start again",
         ));
     }
     if let Some(error) = params.error {
         let code = if error == "access_denied" {
-            "oauth_access_denied"
+            ErrorCode::OauthAccessDenied
         } else {
-            "oauth_provider_error"
+            ErrorCode::OauthProviderError
         };
         let detail = params.error_description.unwrap_or_default();
-        return Err(Error::bad_request(
+        return Err(Error::new(
             code,
             format!("the provider ended the sign-in ({error}) {detail}")
                 .trim()
@@ -129,7 +134,7 @@ pub async fn callback(
     let code = params
         .code
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| Error::bad_request("invalid_oauth_callback", "the provider sent no code"))?;
+        .ok_or_else(|| Error::new(ErrorCode::InvalidOauthCallback, "the provider sent no code"))?;
     let provider = state.oauth.get(&pending.provider)?;
     let redirect_uri = redirect_uri(state);
     let profile = provider
@@ -144,14 +149,10 @@ pub async fn callback(
     let user = find_or_create_user(state, provider.name(), &profile).await?;
     let mut target = match pending.redirect_to.as_deref() {
         Some(r) => allowed_redirect(state, r)?,
-        None => state
-            .config
-            .oauth_success_url
-            .clone()
-            .ok_or_else(|| Error::Unavailable {
-                code: "oauth_success_url_unset",
-                message: "OAUTH_SUCCESS_URL is not set on this server".into(),
-            })?,
+        None => state.config.oauth_success_url.clone().ok_or_else(|| Error::Problem {
+            code: ErrorCode::OauthSuccessUrlUnset,
+            message: "OAUTH_SUCCESS_URL is not set on this server".into(),
+        })?,
     };
     if state.config.refresh_token_cookie && !user.mfa_enabled {
         // Cookie mode (seed 001): the session starts here and its refresh token is set as a
@@ -181,8 +182,8 @@ async fn find_or_create_user(state: &Services, provider: &str, profile: &Provide
         .as_deref()
         .and_then(|e| Email::parse(e).ok())
         .ok_or_else(|| {
-            Error::bad_request(
-                "oauth_email_missing",
+            Error::new(
+                ErrorCode::OauthEmailMissing,
                 "the provider did not share a usable email address",
             )
         })?;
@@ -190,23 +191,23 @@ async fn find_or_create_user(state: &Services, provider: &str, profile: &Provide
     let links_existing = existing.is_some();
     let user = match existing {
         Some(_) if !profile.email_verified => {
-            return Err(Error::conflict(
-                "email_in_use_unverified",
+            return Err(Error::new(
+                ErrorCode::EmailInUseUnverified,
                 "an account with this email exists, but the provider has not verified the address, so it cannot be linked; sign in with your password instead",
             ))
         }
         // Pre-account hijacking: someone may have registered this address (with a password
         // they know) without ever proving it. Linking would hand them the real owner's login.
         Some(existing) if !existing.is_email_verified => {
-            return Err(Error::conflict(
-                "account_not_verified",
+            return Err(Error::new(
+                ErrorCode::AccountNotVerified,
                 "an account with this email exists but its address was never confirmed; confirm it from the verification mail (or reset the password) first",
             ))
         }
         Some(existing) => active(Some(existing))?,
         None if !profile.email_verified => {
-            return Err(Error::bad_request(
-                "oauth_email_unverified",
+            return Err(Error::new(
+                ErrorCode::OauthEmailUnverified,
                 "the provider has not verified your email address; verify it there (for GitHub: make a verified address your primary one), or register with your email",
             ))
         }
@@ -220,7 +221,7 @@ async fn find_or_create_user(state: &Services, provider: &str, profile: &Provide
             match created {
                 Ok(u) => u,
                 Err(StoreError::Duplicate(_)) => {
-                    return Err(Error::conflict("email_in_use", "an account with this email was just created; try again"))
+                    return Err(Error::new(ErrorCode::EmailInUse, "an account with this email was just created; try again"))
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -273,9 +274,9 @@ fn valid_name(raw: Option<&str>) -> Option<String> {
 }
 
 fn active(user: Option<UserRecord>) -> Result<UserRecord> {
-    let user = user.ok_or_else(|| Error::unauthorized("invalid_oauth_code", "the account no longer exists"))?;
+    let user = user.ok_or_else(|| Error::new(ErrorCode::InvalidOauthCode, "the account no longer exists"))?;
     if !user.is_active {
-        return Err(Error::forbidden("account_disabled", "this account is disabled"));
+        return Err(Error::new(ErrorCode::AccountDisabled, "this account is disabled"));
     }
     Ok(user)
 }

@@ -1,7 +1,7 @@
 //! id_token checks (OIDC Core 1.0 §3.1.3.7): signature against the provider's JWKS, `iss`,
 //! `aud`, `exp` (against our clock, not the system's) and the `nonce` this browser was given.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Deserializer};
@@ -34,8 +34,8 @@ pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Resu
 }
 
 fn rejected(why: &str) -> Error {
-    Error::unauthorized(
-        "invalid_id_token",
+    Error::new(
+        ErrorCode::InvalidIdToken,
         format!("the provider's id_token was refused: {why}"),
     )
 }

@@ -2,7 +2,7 @@
 //! sign in (an account with no password and no identity could never be entered again).
 
 use crate::auth::services::Services;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::store::OAuthAccountRecord;
 use uuid::Uuid;
 
@@ -16,11 +16,11 @@ pub async fn unlink(state: &Services, user_id: Uuid, id: Uuid) -> Result<()> {
     }
     let linked = state.store.identities().of_user(user_id).await?;
     if linked.iter().any(|a| a.id == id) {
-        Err(Error::conflict(
-            "last_sign_in_method",
+        Err(Error::new(
+            ErrorCode::LastSignInMethod,
             "this is your only way to sign in; set a password (forgot-password) or link another provider first",
         ))
     } else {
-        Err(Error::not_found("identity_not_found", "no such linked identity"))
+        Err(Error::new(ErrorCode::IdentityNotFound, "no such linked identity"))
     }
 }

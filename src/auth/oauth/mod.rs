@@ -22,7 +22,7 @@ pub mod oidc;
 pub mod state_cookie;
 
 use crate::config::{Config, OAuthAppSettings};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -158,8 +158,8 @@ impl Providers {
     /// The provider called `name`, or 404 `provider_not_configured`.
     pub fn get(&self, name: &str) -> Result<Arc<Provider>> {
         self.by_name.get(name).cloned().ok_or_else(|| {
-            Error::not_found(
-                "provider_not_configured",
+            Error::new(
+                ErrorCode::ProviderNotConfigured,
                 format!("sign-in with {name:?} is not offered by this server"),
             )
         })
@@ -168,8 +168,8 @@ impl Providers {
 
 pub(crate) fn provider_unavailable(name: &str, e: impl std::fmt::Display) -> Error {
     tracing::warn!(provider = name, error = %e, "OAuth provider request failed");
-    Error::Unavailable {
-        code: "provider_unavailable",
+    Error::Problem {
+        code: ErrorCode::ProviderUnavailable,
         message: format!("the sign-in provider {name:?} could not be reached; try again later"),
     }
 }
@@ -187,8 +187,8 @@ pub(crate) fn code_rejected(name: &str, why: &str) -> Error {
         error = why,
         "OAuth provider refused the authorization code"
     );
-    Error::bad_request(
-        "oauth_code_rejected",
+    Error::new(
+        ErrorCode::OauthCodeRejected,
         "the provider refused the sign-in code; start again",
     )
 }

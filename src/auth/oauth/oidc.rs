@@ -5,7 +5,7 @@ use super::state_cookie::PendingLogin;
 use super::{authorization_request, code_rejected, id_token, read_json, unreachable_provider};
 use super::{CodeExchange, ProviderProfile};
 use crate::config::OidcProviderSettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -127,7 +127,7 @@ impl OidcProvider {
         let body: TokenResponse = read_json(name, Ok(response)).await?;
         let raw = body
             .id_token
-            .ok_or_else(|| Error::unauthorized("invalid_id_token", "the provider sent no id_token"))?;
+            .ok_or_else(|| Error::new(ErrorCode::InvalidIdToken, "the provider sent no id_token"))?;
         let jwks: jsonwebtoken::jwk::JwkSet = read_json(name, x.http.get(&discovery.jwks_uri).send().await).await?;
         let claims = id_token::verify(
             &raw,
@@ -160,8 +160,8 @@ impl OidcProvider {
 /// An address from UserInfo comes with UserInfo's own `email_verified` (missing: not verified).
 fn merge_userinfo(profile: &mut ProviderProfile, info: UserInfo) -> Result<()> {
     if info.sub != profile.subject {
-        return Err(Error::unauthorized(
-            "invalid_id_token",
+        return Err(Error::new(
+            ErrorCode::InvalidIdToken,
             "the provider's userinfo answer names another user than its id_token",
         ));
     }

@@ -10,7 +10,7 @@ pub use policy::{Policy, Revoker};
 
 use crate::auth::secrets::constant_time_eq;
 use crate::auth::services::Services;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::store::{NewOneTimeToken, OneTimeTokenRecord, TokenPurpose};
 use chrono::{DateTime, Utc};
 use policy::{Answer, Lifetime};
@@ -39,13 +39,13 @@ pub struct Refused {
 }
 
 impl Refusal {
-    fn code(self) -> &'static str {
+    fn code(self) -> ErrorCode {
         match self {
-            Refusal::Unknown => "invalid_token",
-            Refusal::Used => "token_used",
-            Refusal::Expired => "token_expired",
-            Refusal::Revoked | Refusal::Superseded => "token_revoked",
-            Refusal::TooManyAttempts => "too_many_attempts",
+            Refusal::Unknown => ErrorCode::InvalidToken,
+            Refusal::Used => ErrorCode::TokenUsed,
+            Refusal::Expired => ErrorCode::TokenExpired,
+            Refusal::Revoked | Refusal::Superseded => ErrorCode::TokenRevoked,
+            Refusal::TooManyAttempts => ErrorCode::TooManyAttempts,
         }
     }
 }
@@ -63,8 +63,8 @@ impl From<Refused> for Error {
             Refusal::TooManyAttempts => format!("this {noun} no longer works (too many wrong codes); {next}"),
         };
         match policy.answer {
-            Answer::Detailed => Error::bad_request(refusal.code(), text),
-            Answer::Single(code) => Error::unauthorized(code, text),
+            Answer::Detailed => Error::new(refusal.code(), text),
+            Answer::Single(code) => Error::new(code, text),
             Answer::Code => invalid_code(),
         }
     }
@@ -72,8 +72,8 @@ impl From<Refused> for Error {
 
 /// The one answer to a wrong, dead or unknown emailed code.
 pub fn invalid_code() -> Error {
-    Error::bad_request(
-        "invalid_code",
+    Error::new(
+        ErrorCode::InvalidCode,
         "the code is not correct or has expired; check the newest mail or ask for a new code",
     )
 }

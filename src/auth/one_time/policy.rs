@@ -2,6 +2,7 @@
 //! guesses it takes, where it is mailed, which events revoke it, and how a refusal is answered.
 
 use crate::config::Config;
+use crate::error::ErrorCode;
 use crate::store::TokenPurpose;
 use chrono::Duration;
 
@@ -68,7 +69,7 @@ pub enum Answer {
     Detailed,
     /// One code for every refusal (`invalid_mfa_token`, `invalid_oauth_code`), 401: the client
     /// starts over the same way whatever the reason.
-    Single(&'static str),
+    Single(ErrorCode),
     /// `invalid_code` (400) for every refusal: a short code typed with an address; a different
     /// answer for a dead code than for a wrong one would tell which addresses have accounts.
     Code,
@@ -158,7 +159,7 @@ impl Policy {
                 true,
                 false,
                 &[MfaRemoved],
-                Answer::Single("invalid_mfa_token"),
+                Answer::Single(ErrorCode::InvalidMfaToken),
             ),
             OAuthExchange => p(
                 "sign-in code",
@@ -167,7 +168,7 @@ impl Policy {
                 false,
                 false,
                 &[],
-                Answer::Single("invalid_oauth_code"),
+                Answer::Single(ErrorCode::InvalidOauthCode),
             ),
             AccountUnlock => p(
                 "unlock link",
