@@ -26,29 +26,95 @@ impl Outcome {
     }
 }
 
-pub async fn record(
-    store: &Store,
-    now: DateTime<Utc>,
-    event_type: &str,
-    user_id: Option<Uuid>,
-    client: &ClientInfo,
-    outcome: Outcome,
-    details: Value,
-) {
-    let event = AuditEvent {
-        id: Uuid::new_v4(),
-        occurred_at: now,
-        event_type: event_type.to_string(),
-        user_id,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-        outcome: match outcome {
-            Outcome::Success => "success".into(),
-            Outcome::Failure => "failure".into(),
-        },
-        details: details.to_string(),
-    };
-    if let Err(e) = store.audit().record(&event).await {
-        tracing::error!(error = %e, event_type, "could not write audit event");
+/// What happened: the `type` of an audit event, as stored and as `GET /api/admin/audit-events?type=`
+/// filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Login,
+    Register,
+    Logout,
+    EmailVerification,
+    SessionRevoked,
+    RoleChanged,
+    MfaDisabled,
+    MfaStepUp,
+    ProfileUpdate,
+    SessionsRevoked,
+    RefreshTokenReuseDetected,
+    AccountLocked,
+    AccountUnlocked,
+    EmailChanged,
+    EmailChangeRequested,
+    PasswordResetRequested,
+    PasswordReset,
+    PasswordChange,
+    AccountDeleted,
+    MfaEnrolment,
+    MfaEnabled,
+    MfaRecoveryCodesRegenerated,
+    MfaChallenge,
+    MfaReset,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Login => "login",
+            EventKind::Register => "register",
+            EventKind::Logout => "logout",
+            EventKind::EmailVerification => "email_verification",
+            EventKind::SessionRevoked => "session_revoked",
+            EventKind::RoleChanged => "role_changed",
+            EventKind::MfaDisabled => "mfa_disabled",
+            EventKind::MfaStepUp => "mfa_step_up",
+            EventKind::ProfileUpdate => "profile_update",
+            EventKind::SessionsRevoked => "sessions_revoked",
+            EventKind::RefreshTokenReuseDetected => "refresh_token_reuse_detected",
+            EventKind::AccountLocked => "account_locked",
+            EventKind::AccountUnlocked => "account_unlocked",
+            EventKind::EmailChanged => "email_changed",
+            EventKind::EmailChangeRequested => "email_change_requested",
+            EventKind::PasswordResetRequested => "password_reset_requested",
+            EventKind::PasswordReset => "password_reset",
+            EventKind::PasswordChange => "password_change",
+            EventKind::AccountDeleted => "account_deleted",
+            EventKind::MfaEnrolment => "mfa_enrolment",
+            EventKind::MfaEnabled => "mfa_enabled",
+            EventKind::MfaRecoveryCodesRegenerated => "mfa_recovery_codes_regenerated",
+            EventKind::MfaChallenge => "mfa_challenge",
+            EventKind::MfaReset => "mfa_reset",
+        }
+    }
+}
+
+/// One audit event, before it is written.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub kind: EventKind,
+    /// The account it is about (`None`: a failed attempt on an unknown account).
+    pub user_id: Option<Uuid>,
+    pub client: &'a ClientInfo,
+    pub outcome: Outcome,
+    /// Event-specific facts (`{"method": "password"}`, `{"reason": ...}`); never a secret.
+    pub details: Value,
+}
+
+impl Event<'_> {
+    /// Writes the event as of `now`. A failure to write is logged, not returned: the request
+    /// the event describes has happened either way.
+    pub async fn record(self, store: &Store, now: DateTime<Utc>) {
+        let event = AuditEvent {
+            id: Uuid::new_v4(),
+            occurred_at: now,
+            event_type: self.kind.as_str().to_string(),
+            user_id: self.user_id,
+            ip: self.client.ip.clone(),
+            user_agent: self.client.user_agent.clone(),
+            outcome: self.outcome.as_str().to_string(),
+            details: self.details.to_string(),
+        };
+        if let Err(e) = store.audit().record(&event).await {
+            tracing::error!(error = %e, event_type = self.kind.as_str(), "could not write audit event");
+        }
     }
 }

@@ -12,7 +12,7 @@
 //!   removes them: the trail of who did what must outlive the account.
 //! - The address is told by mail, so an owner whose session was abused hears of it.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::admin::access;
 use crate::auth::reauthentication;
 use crate::auth::services::Services;
@@ -31,7 +31,8 @@ pub async fn delete_own(
     current_password: Option<&Password>,
     client: &ClientInfo,
 ) -> Result<()> {
-    let user = reauthentication::prove_owner(state, caller, current_password, "account_deleted", client).await?;
+    let user =
+        reauthentication::prove_owner(state, caller, current_password, EventKind::AccountDeleted, client).await?;
     match delete(state, &user).await? {
         AccountChange::Changed { .. } | AccountChange::NotFound => {
             record(state, &user, client, Outcome::Success, json!({ "by": "self" })).await;
@@ -75,14 +76,13 @@ pub(crate) async fn delete(state: &Services, user: &UserRecord) -> Result<Accoun
 }
 
 async fn record(state: &Services, user: &UserRecord, client: &ClientInfo, outcome: Outcome, details: Value) {
-    audit::record(
-        state.store.as_ref(),
-        state.now(),
-        "account_deleted",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::AccountDeleted,
+        user_id: Some(user.id),
         client,
         outcome,
         details,
-    )
+    }
+    .record(state.store.as_ref(), state.now())
     .await;
 }

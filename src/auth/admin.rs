@@ -8,7 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit_log;
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::password::PasswordHasher;
 use crate::client::ClientInfo;
 use crate::clock::Clock;
@@ -59,15 +59,14 @@ pub async fn create_admin(
             crate::store::AccountChange::Changed { sessions_revoked, .. } => sessions_revoked,
             _ => bail!("the account {email} disappeared while its role was changed"),
         };
-        audit::record(
-            store,
-            now,
-            "role_changed",
-            Some(user.id),
-            &cli,
-            Outcome::Success,
-            json!({ "from": user.role, "to": role, "by": "cli", "sessions_revoked": sessions_revoked }),
-        )
+        audit::Event {
+            kind: EventKind::RoleChanged,
+            user_id: Some(user.id),
+            client: &cli,
+            outcome: Outcome::Success,
+            details: json!({ "from": user.role, "to": role, "by": "cli", "sessions_revoked": sessions_revoked }),
+        }
+        .record(store, now)
         .await;
         let from = user.role.clone();
         let user = store.users().by_id(user.id).await?.context("the account disappeared")?;
@@ -95,15 +94,14 @@ pub async fn create_admin(
             now,
         ))
         .await?;
-    audit::record(
-        store,
-        now,
-        "role_changed",
-        Some(user.id),
-        &cli,
-        Outcome::Success,
-        json!({ "from": null, "to": role, "by": "cli", "created": true }),
-    )
+    audit::Event {
+        kind: EventKind::RoleChanged,
+        user_id: Some(user.id),
+        client: &cli,
+        outcome: Outcome::Success,
+        details: json!({ "from": null, "to": role, "by": "cli", "created": true }),
+    }
+    .record(store, now)
     .await;
     Ok((user, AdminOutcome::Created))
 }

@@ -13,7 +13,7 @@
 //!   verification, sign-in codes) stop working: they would otherwise keep a way in through a
 //!   mailbox the account has left.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::one_time::{self, Refusal, Refused, Revoker};
 use crate::auth::reauthentication;
 use crate::auth::secrets::OpaqueToken;
@@ -36,7 +36,8 @@ pub async fn authorize(
     current_password: Option<&Password>,
     client: &ClientInfo,
 ) -> Result<UserRecord> {
-    let user = reauthentication::prove_owner(state, caller, current_password, "email_change_requested", client).await?;
+    let user =
+        reauthentication::prove_owner(state, caller, current_password, EventKind::EmailChangeRequested, client).await?;
     if new_email.canonical() == user.email_canonical {
         return Err(Error::Validation(vec![FieldError {
             field: "new_email".into(),
@@ -159,15 +160,14 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
         ],
     );
     state.outbox.enqueue(&changed.old_email, mail).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "email_changed",
-        Some(changed.user_id),
+    audit::Event {
+        kind: EventKind::EmailChanged,
+        user_id: Some(changed.user_id),
         client,
-        Outcome::Success,
-        json!({}),
-    )
+        outcome: Outcome::Success,
+        details: json!({}),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }
@@ -185,14 +185,13 @@ async fn record(
     outcome: Outcome,
     details: serde_json::Value,
 ) {
-    audit::record(
-        state.store.as_ref(),
-        state.now(),
-        "email_change_requested",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::EmailChangeRequested,
+        user_id: Some(user.id),
         client,
         outcome,
         details,
-    )
+    }
+    .record(state.store.as_ref(), state.now())
     .await;
 }

@@ -16,7 +16,7 @@
 //! alike, so a locked answer does not reveal whether an account exists, nor which username
 //! and address belong together. Only real owners get mail.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::one_time;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
@@ -164,15 +164,14 @@ pub async fn record_failure(
         return Ok(false);
     }
     let scope = if change.all_locked { "account" } else { "ip" };
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "account_locked",
-        user.map(|u| u.id),
+    audit::Event {
+        kind: EventKind::AccountLocked,
+        user_id: user.map(|u| u.id),
         client,
-        Outcome::Success,
-        json!({ "scope": scope, "until": lock_until.to_rfc3339() }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "scope": scope, "until": lock_until.to_rfc3339() }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     if let Some(user) = user {
         let failures = if change.all_locked {
@@ -234,15 +233,14 @@ pub async fn unlock_with_token(state: &Services, token: &OpaqueToken, client: &C
     if let Some(user) = state.store.users().by_id(record.user_id).await? {
         clear_all(state, &user).await?;
     }
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "account_unlocked",
-        Some(record.user_id),
+    audit::Event {
+        kind: EventKind::AccountUnlocked,
+        user_id: Some(record.user_id),
         client,
-        Outcome::Success,
-        json!({ "by": "unlock_link" }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "by": "unlock_link" }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! username): with an `@` it is an address, otherwise a username (which can never contain `@`).
 //! An unknown username is treated exactly like an unknown address.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::mfa::challenge::{self, LoginOutcome};
 use crate::auth::services::Services;
 use crate::auth::{lockout, sessions};
@@ -29,15 +29,14 @@ pub async fn login(
     // nothing), and before the rate limit, so a locked account says why it is refused.
     let subject = lockout::Subject::of(state, identifier);
     if let Some(locked) = lockout::active_lock(state, &subject, client).await? {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "login",
-            user.as_ref().map(|u| u.id),
+        audit::Event {
+            kind: EventKind::Login,
+            user_id: user.as_ref().map(|u| u.id),
             client,
-            Outcome::Failure,
-            json!({ "reason": "account_locked" }),
-        )
+            outcome: Outcome::Failure,
+            details: json!({ "reason": "account_locked" }),
+        }
+        .record(state.store.as_ref(), now)
         .await;
         return Err(locked);
     }
@@ -53,15 +52,14 @@ pub async fn login(
         Some(u) if verification.matches => u,
         other => {
             let user_id = other.as_ref().map(|u| u.id);
-            audit::record(
-                state.store.as_ref(),
-                now,
-                "login",
+            audit::Event {
+                kind: EventKind::Login,
                 user_id,
                 client,
-                Outcome::Failure,
-                json!({ "reason": "invalid_credentials" }),
-            )
+                outcome: Outcome::Failure,
+                details: json!({ "reason": "invalid_credentials" }),
+            }
+            .record(state.store.as_ref(), now)
             .await;
             lockout::record_failure(state, &subject, other.as_ref(), client).await?;
             state.metrics.login_failed("pwd");
@@ -76,29 +74,27 @@ pub async fn login(
     if user.mfa_enabled {
         // No tokens yet: the second factor finishes the login at /api/auth/mfa/challenge.
         let step = challenge::begin(state, &user, crate::store::TokenPurpose::MfaChallengeAfterPassword).await?;
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "login",
-            Some(user.id),
+        audit::Event {
+            kind: EventKind::Login,
+            user_id: Some(user.id),
             client,
-            Outcome::Success,
-            json!({ "method": "password", "mfa_required": true }),
-        )
+            outcome: Outcome::Success,
+            details: json!({ "method": "password", "mfa_required": true }),
+        }
+        .record(state.store.as_ref(), now)
         .await;
         return Ok(LoginOutcome::MfaRequired(step));
     }
     let pair = sessions::start_session(state, &user, &["pwd"], client).await?;
     state.store.users().record_login(user.id, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "login",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::Login,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "method": "password" }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": "password" }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(LoginOutcome::Tokens(pair))
 }
@@ -128,15 +124,14 @@ pub(crate) async fn admit(state: &Services, user: &UserRecord, method: &str, cli
         "email_otp" => "email",
         other => other,
     });
-    audit::record(
-        state.store.as_ref(),
-        state.now(),
-        "login",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::Login,
+        user_id: Some(user.id),
         client,
-        Outcome::Failure,
-        json!({ "method": method, "reason": code.as_str() }),
-    )
+        outcome: Outcome::Failure,
+        details: json!({ "method": method, "reason": code.as_str() }),
+    }
+    .record(state.store.as_ref(), state.now())
     .await;
     Err(Error::new(code, message))
 }

@@ -14,7 +14,7 @@
 //! - A reset proves control of the mailbox, so it also verifies a pending address. It does not
 //!   touch MFA settings: a second factor is still needed at the next login.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::one_time::{self, Refusal, Refused};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
@@ -55,15 +55,14 @@ pub async fn forgot(state: &Services, email: &Email, client: &ClientInfo) -> Res
         ],
     );
     state.outbox.enqueue(&user.email, mail).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "password_reset_requested",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::PasswordResetRequested,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({}),
-    )
+        outcome: Outcome::Success,
+        details: json!({}),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }
@@ -99,15 +98,14 @@ pub async fn reset(state: &Services, token: &OpaqueToken, new_password: &str, cl
     crate::auth::email_change::cancel_pending(state, user.id).await?;
     let revoked = state.store.sessions().revoke_all_of_user(user.id, None, now).await?;
     notify_changed(state, &user).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "password_reset",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::PasswordReset,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "sessions_revoked": revoked }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "sessions_revoked": revoked }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }
@@ -140,7 +138,7 @@ pub async fn change(
         &user,
         stored,
         current,
-        "password_change",
+        EventKind::PasswordChange,
         client,
     )
     .await?;
@@ -158,15 +156,14 @@ pub async fn change(
         .revoke_all_of_user(user.id, Some(caller.session_id), now)
         .await?;
     notify_changed(state, &user).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "password_change",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::PasswordChange,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "sessions_revoked": revoked }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "sessions_revoked": revoked }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! username is `409 username_taken`, as at registration: whoever picks a public name must learn
 //! it is taken, and a username is not a contact address, so this reveals nothing login hides.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
@@ -84,15 +84,14 @@ pub async fn update_profile(
         Err(StoreError::Duplicate("username")) => return Err(username_taken()),
         Err(e) => return Err(e.into()),
     };
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "profile_update",
-        Some(user.user_id),
+    audit::Event {
+        kind: EventKind::ProfileUpdate,
+        user_id: Some(user.user_id),
         client,
-        Outcome::Success,
-        json!({ "fields": fields }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "fields": fields }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(record)
 }

@@ -4,7 +4,7 @@
 //! (it signs in through a provider) instead needs a sign-in within `MFA_STEP_UP_WINDOW`.
 //! OWASP ASVS V2.5 / V3.7 (re-authentication before sensitive account changes).
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::lockout;
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
@@ -20,7 +20,7 @@ pub async fn prove_owner(
     state: &Services,
     caller: &AuthUser,
     current_password: Option<&Password>,
-    event: &str,
+    event: EventKind,
     client: &ClientInfo,
 ) -> Result<UserRecord> {
     let user = state
@@ -64,7 +64,7 @@ pub async fn prove_recent_owner(
     caller: &AuthUser,
     user: &UserRecord,
     current_password: Option<&Password>,
-    event: &str,
+    event: EventKind,
     client: &ClientInfo,
 ) -> Result<()> {
     if let (Some(stored), Some(given)) = (user.password_hash.as_deref(), current_password) {
@@ -101,7 +101,7 @@ pub async fn check_current_password(
     user: &UserRecord,
     stored: &str,
     given: &Password,
-    event: &str,
+    event: EventKind,
     client: &ClientInfo,
 ) -> Result<()> {
     let subject = lockout::Subject::of(state, &user.email);
@@ -113,27 +113,25 @@ pub async fn check_current_password(
         lockout::reset(state, &subject, client).await?;
         return Ok(());
     }
-    audit::record(
-        state.store.as_ref(),
-        state.now(),
-        event,
-        Some(user.id),
+    audit::Event {
+        kind: event,
+        user_id: Some(user.id),
         client,
-        Outcome::Failure,
-        json!({ "reason": "invalid_current_password" }),
-    )
+        outcome: Outcome::Failure,
+        details: json!({ "reason": "invalid_current_password" }),
+    }
+    .record(state.store.as_ref(), state.now())
     .await;
     if lockout::record_failure(state, &subject, Some(user), client).await? {
         state.store.sessions().revoke(caller.session_id, state.now()).await?;
-        audit::record(
-            state.store.as_ref(),
-            state.now(),
-            "session_revoked",
-            Some(user.id),
+        audit::Event {
+            kind: EventKind::SessionRevoked,
+            user_id: Some(user.id),
             client,
-            Outcome::Success,
-            json!({ "session_id": caller.session_id, "reason": "too_many_wrong_passwords" }),
-        )
+            outcome: Outcome::Success,
+            details: json!({ "session_id": caller.session_id, "reason": "too_many_wrong_passwords" }),
+        }
+        .record(state.store.as_ref(), state.now())
         .await;
     }
     Err(Error::Validation(vec![FieldError {

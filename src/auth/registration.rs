@@ -9,7 +9,7 @@
 //! name must be told it is taken, and a username is not a contact address. It is checked first,
 //! so a taken username answers `409` whether or not the address is registered.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::services::Services;
 use crate::auth::verification;
 use crate::client::ClientInfo;
@@ -87,15 +87,14 @@ pub async fn register(state: &Services, reg: Registration, client: &ClientInfo) 
         Err(e) => return Err(e.into()),
     };
     verification::send_verification(state, &user).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "register",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::Register,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({}),
-    )
+        outcome: Outcome::Success,
+        details: json!({}),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }
@@ -111,15 +110,14 @@ async fn notify_existing_account(state: &Services, email: &Email, client: &Clien
         state.outbox.enqueue(email.as_str(), mail).await?;
     }
     let user_id = state.store.users().by_email(&email.canonical()).await?.map(|u| u.id);
-    audit::record(
-        state.store.as_ref(),
-        state.now(),
-        "register",
+    audit::Event {
+        kind: EventKind::Register,
         user_id,
         client,
-        Outcome::Failure,
-        json!({ "reason": "email_exists" }),
-    )
+        outcome: Outcome::Failure,
+        details: json!({ "reason": "email_exists" }),
+    }
+    .record(state.store.as_ref(), state.now())
     .await;
     Ok(())
 }

@@ -18,7 +18,7 @@
 //!   authenticated request checks it is still live, so a logged-out access token is refused at
 //!   once on every instance.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::secrets::{hmac_bytes, OpaqueToken};
 use crate::auth::services::Services;
 use crate::auth::tokens::{AccessClaims, AccessTokenSpec, TokenError};
@@ -89,15 +89,14 @@ pub async fn start_session(
     if cfg.single_session {
         let ended = state.store.sessions().create_sole(&session, &first, now).await?;
         if ended > 0 {
-            audit::record(
-                state.store.as_ref(),
-                now,
-                "sessions_revoked",
-                Some(user.id),
+            audit::Event {
+                kind: EventKind::SessionsRevoked,
+                user_id: Some(user.id),
                 client,
-                Outcome::Success,
-                json!({ "reason": "single_session", "sessions_revoked": ended, "kept": session.id }),
-            )
+                outcome: Outcome::Success,
+                details: json!({ "reason": "single_session", "sessions_revoked": ended, "kept": session.id }),
+            }
+            .record(state.store.as_ref(), now)
             .await;
         }
     } else {
@@ -253,15 +252,14 @@ pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientI
     }
     // A rotated token came back outside the grace window: assume theft, end the family.
     state.store.sessions().revoke(session.id, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "refresh_token_reuse_detected",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::RefreshTokenReuseDetected,
+        user_id: Some(user.id),
         client,
-        Outcome::Failure,
-        json!({ "session_id": session.id }),
-    )
+        outcome: Outcome::Failure,
+        details: json!({ "session_id": session.id }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reuse detected; session revoked");
     Err(Error::new(
@@ -337,15 +335,14 @@ pub async fn authenticate(state: &Services, bearer: &str) -> Result<AuthUser> {
 pub async fn logout(state: &Services, user: &AuthUser, client: &ClientInfo) -> Result<()> {
     let now = state.now();
     state.store.sessions().revoke(user.session_id, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "logout",
-        Some(user.user_id),
+    audit::Event {
+        kind: EventKind::Logout,
+        user_id: Some(user.user_id),
         client,
-        Outcome::Success,
-        json!({ "session_id": user.session_id }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "session_id": user.session_id }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }
@@ -360,15 +357,14 @@ pub async fn logout_by_refresh(state: &Services, presented: &OpaqueToken, client
         .await?
         .ok_or_else(invalid_refresh)?;
     state.store.sessions().revoke(record.session_id, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "logout",
-        Some(record.user_id),
+    audit::Event {
+        kind: EventKind::Logout,
+        user_id: Some(record.user_id),
         client,
-        Outcome::Success,
-        json!({ "session_id": record.session_id }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "session_id": record.session_id }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }

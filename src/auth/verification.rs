@@ -3,7 +3,7 @@
 //! `MAX_CODE_ATTEMPTS` wrong guesses before it is destroyed (NIST SP 800-63B §5.2.2), so a million
 //! possible codes cannot be walked through. Using either revokes the other.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::one_time::{self, invalid_code, CodeCheck, Revoker};
 use crate::auth::secrets::{NumericCode, OpaqueToken};
 use crate::auth::services::Services;
@@ -63,15 +63,14 @@ pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCod
         CodeCheck::Accepted => complete(state, user.id, "code", client).await,
         CodeCheck::Rejected { attempts } => {
             if let Some(attempts) = attempts {
-                audit::record(
-                    state.store.as_ref(),
-                    now,
-                    "email_verification",
-                    Some(user.id),
+                audit::Event {
+                    kind: EventKind::EmailVerification,
+                    user_id: Some(user.id),
                     client,
-                    Outcome::Failure,
-                    json!({ "method": "code", "attempts": attempts }),
-                )
+                    outcome: Outcome::Failure,
+                    details: json!({ "method": "code", "attempts": attempts }),
+                }
+                .record(state.store.as_ref(), now)
                 .await;
             }
             // The code dies after `MAX_CODE_ATTEMPTS` wrong guesses, but the answer stays
@@ -86,15 +85,14 @@ async fn complete(state: &Services, user_id: Uuid, method: &str, client: &Client
     let now = state.now();
     state.store.users().mark_email_verified(user_id, now).await?;
     one_time::revoke_on(state, user_id, Revoker::EmailVerified).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "email_verification",
-        Some(user_id),
+    audit::Event {
+        kind: EventKind::EmailVerification,
+        user_id: Some(user_id),
         client,
-        Outcome::Success,
-        json!({ "method": method }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": method }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }

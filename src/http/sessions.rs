@@ -1,7 +1,7 @@
 //! `/api/auth/sessions`: the signed-in user's logins (devices), and ending one of them.
 
 use crate::app::AppState;
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::error::{Error, ErrorCode, Problem, Result};
@@ -90,15 +90,14 @@ async fn end_session(
     match state.store.sessions().by_id(id).await? {
         Some(s) if s.user_id == user.user_id && s.revoked_at.is_none() => {
             state.store.sessions().revoke(id, now).await?;
-            audit::record(
-                state.store.as_ref(),
-                now,
-                "session_revoked",
-                Some(user.user_id),
-                &client,
-                Outcome::Success,
-                json!({ "session_id": id }),
-            )
+            audit::Event {
+                kind: EventKind::SessionRevoked,
+                user_id: Some(user.user_id),
+                client: &client,
+                outcome: Outcome::Success,
+                details: json!({ "session_id": id }),
+            }
+            .record(state.store.as_ref(), now)
             .await;
             Ok(StatusCode::NO_CONTENT)
         }

@@ -15,7 +15,7 @@
 //! - Every action is audited with the acting admin (`actor_id`), the target (`user_id`), IP,
 //!   user agent and outcome; refused actions are audited as failures.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::account_deletion;
 use crate::auth::admin::access::{self, last_admin};
 use crate::auth::services::Services;
@@ -76,7 +76,7 @@ pub async fn user_detail(state: &Services, id: Uuid) -> Result<UserDetail> {
 /// Records an admin action on `target`, naming the admin who did it.
 async fn audit_action(
     state: &Services,
-    event_type: &str,
+    event_type: EventKind,
     actor: &AuthUser,
     target: Uuid,
     client: &ClientInfo,
@@ -84,15 +84,14 @@ async fn audit_action(
     mut details: Value,
 ) {
     details["actor_id"] = json!(actor.user_id);
-    audit::record(
-        state.store.as_ref(),
-        state.now(),
-        event_type,
-        Some(target),
+    audit::Event {
+        kind: event_type,
+        user_id: Some(target),
         client,
         outcome,
         details,
-    )
+    }
+    .record(state.store.as_ref(), state.now())
     .await;
 }
 
@@ -112,7 +111,7 @@ pub async fn lock(
     if target == actor.user_id {
         audit_action(
             state,
-            "account_locked",
+            EventKind::AccountLocked,
             actor,
             target,
             client,
@@ -135,7 +134,7 @@ pub async fn lock(
         AccountChange::LastAdmin => {
             audit_action(
                 state,
-                "account_locked",
+                EventKind::AccountLocked,
                 actor,
                 target,
                 client,
@@ -151,7 +150,7 @@ pub async fn lock(
         } => {
             audit_action(
                 state,
-                "account_locked",
+                EventKind::AccountLocked,
                 actor,
                 target,
                 client,
@@ -183,7 +182,7 @@ pub async fn unlock(
             }
             audit_action(
                 state,
-                "account_unlocked",
+                EventKind::AccountUnlocked,
                 actor,
                 target,
                 client,
@@ -222,7 +221,7 @@ pub async fn change_role(
         AccountChange::LastAdmin => {
             audit_action(
                 state,
-                "role_changed",
+                EventKind::RoleChanged,
                 actor,
                 target,
                 client,
@@ -239,7 +238,7 @@ pub async fn change_role(
             if previous.role != role.as_str() {
                 audit_action(
                     state,
-                    "role_changed",
+                    EventKind::RoleChanged,
                     actor,
                     target,
                     client,
@@ -265,7 +264,7 @@ pub async fn revoke_sessions(state: &Services, actor: &AuthUser, target: Uuid, c
         .await?;
     audit_action(
         state,
-        "sessions_revoked",
+        EventKind::SessionsRevoked,
         actor,
         target,
         client,
@@ -307,7 +306,7 @@ pub async fn delete(state: &Services, actor: &AuthUser, target: Uuid, client: &C
         AccountChange::LastAdmin => {
             audit_action(
                 state,
-                "account_deleted",
+                EventKind::AccountDeleted,
                 actor,
                 target,
                 client,
@@ -320,7 +319,7 @@ pub async fn delete(state: &Services, actor: &AuthUser, target: Uuid, client: &C
         AccountChange::Changed { .. } => {
             audit_action(
                 state,
-                "account_deleted",
+                EventKind::AccountDeleted,
                 actor,
                 target,
                 client,

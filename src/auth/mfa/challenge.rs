@@ -2,7 +2,7 @@
 
 use super::codes::{self, CodeUse};
 use super::{active_factors, combined_amr, user_gone, Method, CHALLENGE_TTL};
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::one_time::{self, policy::MFA_CHALLENGES};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
@@ -121,15 +121,14 @@ pub async fn complete(
     if !codes::verify_second_factor(state, &user, method, code).await? {
         let max = state.config.max_code_attempts;
         let attempts = one_time::wrong_guess(state, &record, purpose).await?;
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "mfa_challenge",
-            Some(user.id),
+        audit::Event {
+            kind: EventKind::MfaChallenge,
+            user_id: Some(user.id),
             client,
-            Outcome::Failure,
-            json!({ "method": method.as_str(), "attempts": attempts }),
-        )
+            outcome: Outcome::Failure,
+            details: json!({ "method": method.as_str(), "attempts": attempts }),
+        }
+        .record(state.store.as_ref(), now)
         .await;
         state.metrics.login_failed("mfa");
         if attempts >= max {
@@ -145,15 +144,14 @@ pub async fn complete(
     let amr_refs: Vec<&str> = amr.iter().map(String::as_str).collect();
     let pair = sessions::start_session(state, &user, &amr_refs, client).await?;
     state.store.users().record_login(user.id, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "login",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::Login,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "method": first_factor(purpose), "second_factor": method.as_str() }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": first_factor(purpose), "second_factor": method.as_str() }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(pair)
 }
@@ -191,15 +189,14 @@ pub async fn step_up(
     }
     let method = codes::resolve_method(state, user.id, method, code).await?;
     if !codes::verify_second_factor(state, &user, method, code).await? {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "mfa_step_up",
-            Some(user.id),
+        audit::Event {
+            kind: EventKind::MfaStepUp,
+            user_id: Some(user.id),
             client,
-            Outcome::Failure,
-            json!({ "method": method.as_str() }),
-        )
+            outcome: Outcome::Failure,
+            details: json!({ "method": method.as_str() }),
+        }
+        .record(state.store.as_ref(), now)
         .await;
         return Err(codes::invalid_code());
     }
@@ -227,15 +224,14 @@ pub async fn step_up(
         .sessions()
         .step_up(session.id, &amr_json, now, &fresh, now)
         .await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "mfa_step_up",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::MfaStepUp,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "method": method.as_str(), "session_id": session.id }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": method.as_str(), "session_id": session.id }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     sessions::pair(
         state,

@@ -2,7 +2,7 @@
 
 use super::codes::{self, CodeUse};
 use super::{require_step_up, totp, user_gone, Method};
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::reauthentication;
 use crate::auth::services::Services;
 use crate::auth::sessions::AuthUser;
@@ -61,7 +61,8 @@ pub async fn enable(
     if user.mfa_enabled {
         require_step_up(state, caller, &user)?;
     } else {
-        reauthentication::prove_recent_owner(state, caller, &user, current_password, "mfa_enrolment", client).await?;
+        reauthentication::prove_recent_owner(state, caller, &user, current_password, EventKind::MfaEnrolment, client)
+            .await?;
     }
     let now = state.now();
     let (secret, sealed) = match method {
@@ -163,15 +164,14 @@ pub async fn verify(
         Method::Recovery => false,
     };
     if !ok {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "mfa_enrolment",
-            Some(user.id),
+        audit::Event {
+            kind: EventKind::MfaEnrolment,
+            user_id: Some(user.id),
             client,
-            Outcome::Failure,
-            json!({ "method": method.as_str(), "reason": "invalid_code" }),
-        )
+            outcome: Outcome::Failure,
+            details: json!({ "method": method.as_str(), "reason": "invalid_code" }),
+        }
+        .record(state.store.as_ref(), now)
         .await;
         return Err(codes::invalid_code());
     }
@@ -189,15 +189,14 @@ pub async fn verify(
         ));
     }
     notify(state, &user, Template::MfaEnabled, method.as_str()).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "mfa_enabled",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::MfaEnabled,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "method": method.as_str() }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": method.as_str() }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(RecoveryCodes {
         recovery_codes: recovery,
@@ -228,29 +227,27 @@ pub async fn disable(
     let now = state.now();
     let method = codes::resolve_method(state, user.id, method, code).await?;
     if !codes::verify_second_factor(state, &user, method, code).await? {
-        audit::record(
-            state.store.as_ref(),
-            now,
-            "mfa_disabled",
-            Some(user.id),
+        audit::Event {
+            kind: EventKind::MfaDisabled,
+            user_id: Some(user.id),
             client,
-            Outcome::Failure,
-            json!({ "method": method.as_str(), "reason": "invalid_code" }),
-        )
+            outcome: Outcome::Failure,
+            details: json!({ "method": method.as_str(), "reason": "invalid_code" }),
+        }
+        .record(state.store.as_ref(), now)
         .await;
         return Err(codes::invalid_code());
     }
     super::remove_factors(state.store.as_ref(), user.id, now).await?;
     notify(state, &user, Template::MfaDisabled, method.as_str()).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "mfa_disabled",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::MfaDisabled,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "method": method.as_str() }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": method.as_str() }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(())
 }
@@ -271,15 +268,14 @@ pub async fn regenerate_recovery_codes(
     let hashes = codes::hash_recovery_codes(state, user.id, &recovery);
     state.store.mfa().replace_recovery_codes(user.id, &hashes, now).await?;
     notify(state, &user, Template::MfaRecoveryCodes, "recovery").await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "mfa_recovery_codes_regenerated",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::MfaRecoveryCodesRegenerated,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({}),
-    )
+        outcome: Outcome::Success,
+        details: json!({}),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(RecoveryCodes {
         recovery_codes: recovery,

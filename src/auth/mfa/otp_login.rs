@@ -5,7 +5,7 @@
 use super::active_factors;
 use super::challenge::{self, LoginOutcome};
 use super::codes::{self, CodeUse};
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::auth::services::Services;
 use crate::auth::sessions;
 use crate::client::ClientInfo;
@@ -35,15 +35,14 @@ pub async fn login(state: &Services, email: &Email, code: &str, client: &ClientI
     let user = match user {
         Some(u) if ok => u,
         other => {
-            audit::record(
-                state.store.as_ref(),
-                now,
-                "login",
-                other.as_ref().map(|u| u.id),
+            audit::Event {
+                kind: EventKind::Login,
+                user_id: other.as_ref().map(|u| u.id),
                 client,
-                Outcome::Failure,
-                json!({ "method": "email_otp", "reason": "invalid_code" }),
-            )
+                outcome: Outcome::Failure,
+                details: json!({ "method": "email_otp", "reason": "invalid_code" }),
+            }
+            .record(state.store.as_ref(), now)
             .await;
             state.metrics.login_failed("email");
             return Err(codes::invalid_code());
@@ -56,15 +55,14 @@ pub async fn login(state: &Services, email: &Email, code: &str, client: &ClientI
     }
     let pair = sessions::start_session(state, &user, &["email"], client).await?;
     state.store.users().record_login(user.id, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        "login",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::Login,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
-        json!({ "method": "email_otp" }),
-    )
+        outcome: Outcome::Success,
+        details: json!({ "method": "email_otp" }),
+    }
+    .record(state.store.as_ref(), now)
     .await;
     Ok(LoginOutcome::Tokens(pair))
 }

@@ -6,7 +6,7 @@
 //! Every session of the account ends with it (whoever enrolled the factor may hold one), the
 //! owner is mailed, and the action is audited with who did it.
 
-use crate::audit::{self, Outcome};
+use crate::audit::{self, EventKind, Outcome};
 use crate::client::ClientInfo;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
@@ -55,15 +55,14 @@ pub async fn reset(
         ResetBy::Admin(actor) => json!({ "by": "admin", "actor_id": actor, "sessions_revoked": sessions_revoked }),
         ResetBy::Cli => json!({ "by": "cli", "sessions_revoked": sessions_revoked }),
     };
-    audit::record(
-        store,
-        now,
-        "mfa_reset",
-        Some(user.id),
+    audit::Event {
+        kind: EventKind::MfaReset,
+        user_id: Some(user.id),
         client,
-        Outcome::Success,
+        outcome: Outcome::Success,
         details,
-    )
+    }
+    .record(store, now)
     .await;
     Ok(sessions_revoked)
 }
