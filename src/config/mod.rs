@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use url::Url;
 
 mod load;
+mod load_lists;
 mod providers;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,62 @@ use super::*;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// The role and status of an account before an admin changed it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountState {
+    pub role: String,
+    pub is_active: bool,
+}
+
+/// What an admin's lock, unlock or role change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    NotFound,
+    /// Refused: the account is the last active one holding an admin role (`users:write`), and
+    /// the change would take that away. Nothing was written.
+    LastAdmin,
+    Changed {
+        previous: AccountState,
+        /// Sessions ended by the change (a lock or role change ends them all).
+        sessions_revoked: u64,
+    },
+}
+
+/// A change an admin makes to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountUpdate<'a> {
+    Lock,
+    Unlock,
+    SetRole(&'a str),
+    /// Removes the account and everything that hangs on it (sessions, tokens, factors,
+    /// identities); its audit events stay, naming a user id that no longer exists.
+    Delete,
+}
+
+impl AccountUpdate<'_> {
+    /// Whether an account in `before` stops being an active admin (one of `admin_roles`).
+    pub fn removes_admin(&self, before: &AccountState, admin_roles: &[String]) -> bool {
+        let was_admin = before.is_active && admin_roles.contains(&before.role);
+        let stays_admin = match self {
+            AccountUpdate::Lock | AccountUpdate::Delete => false,
+            AccountUpdate::Unlock => true,
+            AccountUpdate::SetRole(role) => admin_roles.iter().any(|r| r == role),
+        };
+        was_admin && !stays_admin
+    }
+
+    /// Lock and role change end every session: the first so that a locked account's tokens
+    /// stop working at once, the second because access tokens carry the old role. (A deleted
+    /// account's sessions go with its row.)
+    pub fn ends_sessions(&self, before: &AccountState) -> bool {
+        match self {
+            AccountUpdate::Lock => true,
+            AccountUpdate::Unlock | AccountUpdate::Delete => false,
+            AccountUpdate::SetRole(role) => *role != before.role,
+        }
+    }
+}
+
 pub struct Accounts<'a>(pub(super) &'a Db);
 
 impl Accounts<'_> {

@@ -6,6 +6,21 @@ use super::*;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// Which audit events an admin query shows, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
 pub struct Audit<'a>(pub(super) &'a Db);
 
 const AUDIT_FILTER: &str = "($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR event_type = $2) \

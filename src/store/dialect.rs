@@ -12,7 +12,7 @@
 const ADMIN_CHANGE_TOUCH: &str = "UPDATE users SET updated_at = $2 WHERE id = $1";
 
 pub(crate) mod sqlite {
-    use crate::store::records::AccountState;
+    use crate::store::AccountState;
     use crate::store::StoreResult;
     use chrono::{DateTime, Utc};
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -113,7 +113,7 @@ pub(crate) mod sqlite {
 }
 
 pub(crate) mod postgres {
-    use crate::store::records::AccountState;
+    use crate::store::AccountState;
     use crate::store::StoreResult;
     use chrono::{DateTime, Utc};
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -6,6 +6,14 @@ use super::*;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// An account that moved to a new address by an email-change link.
+#[derive(Debug, Clone)]
+pub struct ChangedEmail {
+    pub user_id: Uuid,
+    pub old_email: String,
+    pub new_email: String,
+}
+
 pub struct EmailChanges<'a>(pub(super) &'a Db);
 
 impl EmailChanges<'_> {

@@ -27,9 +27,9 @@ mod shared;
 mod tokens;
 mod users;
 
-pub use accounts::Accounts;
-pub use audit::Audit;
-pub use email_changes::EmailChanges;
+pub use accounts::{AccountChange, AccountState, AccountUpdate, Accounts};
+pub use audit::{Audit, AuditFilter};
+pub use email_changes::{ChangedEmail, EmailChanges};
 pub use identities::Identities;
 pub use keys::Keys;
 pub use lockout::{Lockout, LockoutChange, LoginFailure};
@@ -38,7 +38,7 @@ pub use outbox::Outbox;
 pub use records::*;
 pub use sessions::Sessions;
 pub use tokens::Tokens;
-pub use users::Users;
+pub use users::{UserActivity, UserFilter, Users};
 
 use engine::{on_engine, Db};
 use std::sync::Arc;

@@ -6,6 +6,26 @@ use super::*;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// Which users an admin listing shows, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// A `LIKE` pattern (already lower-cased, wildcards escaped with `\`, wrapped in `%`)
+    /// matched against email, username, first, last and full name.
+    pub search: Option<String>,
+    pub role: Option<String>,
+    /// `Some(true)`: only active accounts; `Some(false)`: only disabled (locked) ones.
+    pub active: Option<bool>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Counts an admin sees beside a user's record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserActivity {
+    pub live_sessions: i64,
+    pub linked_identities: i64,
+}
+
 pub struct Users<'a>(pub(super) &'a Db);
 
 /// Case-insensitive on both engines (`LOWER` on both sides, as SQLite's `LIKE` is only
