@@ -1,0 +1,15 @@
+//! The store contract: every public operation of `gatehouse::store::Store`, run against a fresh
+//! SQLite file and a fresh PostgreSQL database with the same assertions (see [`common::both!`]).
+//! One binary; each area of the store is a module.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod support;
+
+mod engine;
+mod import;
+mod tokens;
+mod user_listing;
+mod users;
