@@ -53,7 +53,14 @@ async fn import_again_leaves_present_users_alone(backend: Backend) {
     let fresh = new_user("b@example.com");
     let outcomes = store
         .users()
-        .import(&[imported(again), imported(fresh.clone()), imported(new_user("B@example.com"))], false)
+        .import(
+            &[
+                imported(again),
+                imported(fresh.clone()),
+                imported(new_user("B@example.com")),
+            ],
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -113,13 +120,19 @@ async fn import_all_or_nothing_rolls_back_at_the_first_conflict(backend: Backend
     let outcomes = store.users().import(&batch, true).await.unwrap();
     assert_eq!(outcomes, [ImportOutcome::Inserted, ImportOutcome::Conflict("username")]);
     for email in ["one@example.com", "clash@example.com", "two@example.com"] {
-        assert!(store.users().by_email(email).await.unwrap().is_none(), "{email} was rolled back");
+        assert!(
+            store.users().by_email(email).await.unwrap().is_none(),
+            "{email} was rolled back"
+        );
     }
     assert!(store.mfa().factors(before_conflict.id).await.unwrap().is_empty());
     assert_eq!(store.users().list(&Default::default()).await.unwrap().1, 1);
 
     // Without the conflict the same call commits everything.
-    let clean = [imported(new_user("one@example.com")), imported(new_user("two@example.com"))];
+    let clean = [
+        imported(new_user("one@example.com")),
+        imported(new_user("two@example.com")),
+    ];
     let outcomes = store.users().import(&clean, true).await.unwrap();
     assert_eq!(outcomes, [ImportOutcome::Inserted, ImportOutcome::Inserted]);
     assert_eq!(store.users().list(&Default::default()).await.unwrap().1, 3);

@@ -1,5 +1,5 @@
 //! The store contract: every public operation of `gatehouse::store::Store`, run against a fresh
-//! SQLite file and a fresh PostgreSQL database with the same assertions (see [`common::both!`]).
+//! SQLite file and a fresh PostgreSQL database with the same assertions (`both!`, from `tests/common`).
 //! One binary; each area of the store is a module.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

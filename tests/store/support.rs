@@ -101,7 +101,12 @@ pub fn new_session(user_id: Uuid, created_at: DateTime<Utc>) -> NewSession {
 }
 
 /// A refresh token of `session` with hash `hash`, issued at `created_at`, live for a day.
-pub fn new_refresh(session: &NewSession, hash: &str, parent_id: Option<Uuid>, created_at: DateTime<Utc>) -> NewRefreshToken {
+pub fn new_refresh(
+    session: &NewSession,
+    hash: &str,
+    parent_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+) -> NewRefreshToken {
     NewRefreshToken {
         id: Uuid::new_v4(),
         session_id: session.id,

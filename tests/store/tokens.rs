@@ -16,10 +16,20 @@ async fn insert_and_find_by_purpose_and_hash(backend: Backend) {
     assert_eq!((r.created_at, r.expires_at), (at(1), at(61)));
     assert_eq!((r.used_at, r.revoked_at, r.attempts), (None, None, 0));
     assert!(
-        store.tokens().by_hash(EmailVerificationLink, "hash-1").await.unwrap().is_none(),
+        store
+            .tokens()
+            .by_hash(EmailVerificationLink, "hash-1")
+            .await
+            .unwrap()
+            .is_none(),
         "the purpose is part of the key"
     );
-    assert!(store.tokens().by_hash(PasswordReset, "unknown").await.unwrap().is_none());
+    assert!(store
+        .tokens()
+        .by_hash(PasswordReset, "unknown")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn live_tokens_are_newest_first(backend: Backend) {
@@ -43,7 +53,12 @@ async fn live_tokens_are_newest_first(backend: Backend) {
         .map(|t| t.id)
         .collect();
     assert_eq!(ids, [newest.id, middle.id, older.id]);
-    assert!(store.tokens().live(Uuid::new_v4(), OtpLogin, at(5)).await.unwrap().is_empty());
+    assert!(store
+        .tokens()
+        .live(Uuid::new_v4(), OtpLogin, at(5))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn consume_spends_a_live_token_once(backend: Backend) {
@@ -51,10 +66,18 @@ async fn consume_spends_a_live_token_once(backend: Backend) {
     let u = user(&store, "a@example.com").await;
     let t = token(&store, u.id, EmailVerificationLink, "link", at(0)).await;
     assert!(store.tokens().consume(t.id, at(10)).await.unwrap());
-    let r = store.tokens().by_hash(EmailVerificationLink, "link").await.unwrap().unwrap();
+    let r = store
+        .tokens()
+        .by_hash(EmailVerificationLink, "link")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.used_at, Some(at(10)));
     assert!(!store.tokens().consume(t.id, at(11)).await.unwrap(), "already used");
-    assert!(!store.tokens().consume(Uuid::new_v4(), at(11)).await.unwrap(), "unknown");
+    assert!(
+        !store.tokens().consume(Uuid::new_v4(), at(11)).await.unwrap(),
+        "unknown"
+    );
 
     let expiring = token(&store, u.id, EmailVerificationLink, "expiring", at(0)).await;
     assert!(
@@ -62,7 +85,14 @@ async fn consume_spends_a_live_token_once(backend: Backend) {
         "not live at its expiry instant"
     );
     let revoked = token(&store, u.id, EmailVerificationLink, "revoked", at(0)).await;
-    assert_eq!(store.tokens().revoke(u.id, &[EmailVerificationLink], at(1)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .tokens()
+            .revoke(u.id, &[EmailVerificationLink], at(1))
+            .await
+            .unwrap(),
+        2
+    );
     assert!(!store.tokens().consume(revoked.id, at(2)).await.unwrap(), "revoked");
 }
 
@@ -76,7 +106,12 @@ async fn racing_consumers_spend_a_token_once(backend: Backend) {
     })
     .await;
     assert_eq!(winners(&results), 1, "{results:?}");
-    let r = store.tokens().by_hash(OAuthExchange, "exchange").await.unwrap().unwrap();
+    let r = store
+        .tokens()
+        .by_hash(OAuthExchange, "exchange")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.used_at, Some(at(1)));
 }
 
@@ -124,10 +159,26 @@ async fn revoke_by_purpose_list(backend: Backend) {
     token(&store, other.id, EmailVerificationLink, "other", at(0)).await;
 
     let verification: [TokenPurpose; 2] = [EmailVerificationLink, EmailVerificationCode];
-    assert_eq!(store.tokens().revoke(u.id, &[], at(2)).await.unwrap(), 0, "no purposes: nothing");
-    assert_eq!(store.tokens().live(u.id, EmailVerificationLink, at(2)).await.unwrap().len(), 1);
+    assert_eq!(
+        store.tokens().revoke(u.id, &[], at(2)).await.unwrap(),
+        0,
+        "no purposes: nothing"
+    );
+    assert_eq!(
+        store
+            .tokens()
+            .live(u.id, EmailVerificationLink, at(2))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(store.tokens().revoke(u.id, &verification, at(2)).await.unwrap(), 2);
-    assert_eq!(store.tokens().revoke(u.id, &verification, at(3)).await.unwrap(), 0, "already revoked");
+    assert_eq!(
+        store.tokens().revoke(u.id, &verification, at(3)).await.unwrap(),
+        0,
+        "already revoked"
+    );
 
     let revoked = |hash: &'static str, purpose| {
         let store = store.clone();
@@ -136,9 +187,20 @@ async fn revoke_by_purpose_list(backend: Backend) {
     assert_eq!(revoked("link", EmailVerificationLink).await, Some(at(2)));
     assert_eq!(revoked("code", EmailVerificationCode).await, Some(at(2)));
     assert_eq!(revoked("reset", PasswordReset).await, None, "another purpose");
-    assert_eq!(revoked("spent", EmailVerificationLink).await, None, "a used token stays used");
+    assert_eq!(
+        revoked("spent", EmailVerificationLink).await,
+        None,
+        "a used token stays used"
+    );
     assert_eq!(revoked("other", EmailVerificationLink).await, None, "another user");
-    assert_eq!(store.tokens().revoke(Uuid::new_v4(), &verification, at(3)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .tokens()
+            .revoke(Uuid::new_v4(), &verification, at(3))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 both!(

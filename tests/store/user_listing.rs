@@ -82,14 +82,22 @@ async fn list_is_newest_first_with_the_total(backend: Backend) {
         (vec!["fifty@example.com".into(), "bob@example.com".into()], 5)
     );
     assert_eq!(emails(&store, &page(4)).await, (vec!["Alice@Example.com".into()], 5));
-    assert_eq!(emails(&store, &page(6)).await, (vec![], 5), "past the end: no rows, same total");
+    assert_eq!(
+        emails(&store, &page(6)).await,
+        (vec![], 5),
+        "past the end: no rows, same total"
+    );
 }
 
 async fn list_breaks_ties_by_id_descending(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let mut ids = Vec::new();
     for n in 0..4 {
-        let u = store.users().create(&new_user(&format!("u{n}@example.com"))).await.unwrap();
+        let u = store
+            .users()
+            .create(&new_user(&format!("u{n}@example.com")))
+            .await
+            .unwrap();
         ids.push(u.id);
     }
     ids.sort();
@@ -103,11 +111,27 @@ async fn search_ignores_case_across_email_username_and_names(backend: Backend) {
     let (store, _dir) = open(backend).await;
     population(&store).await;
     let only = |email: &str| (vec![email.to_string()], 1);
-    assert_eq!(emails(&store, &filter(search("ALICE@example"), None, None)).await, only("Alice@Example.com"));
-    assert_eq!(emails(&store, &filter(search("alice_w"), None, None)).await, only("Alice@Example.com"));
-    assert_eq!(emails(&store, &filter(search("ZED_q"), None, None)).await, only("zed@example.com"));
-    assert_eq!(emails(&store, &filter(search("JONES"), None, None)).await, only("bob@example.com"));
-    assert_eq!(emails(&store, &filter(search("bob jon"), None, None)).await, only("bob@example.com"), "full name");
+    assert_eq!(
+        emails(&store, &filter(search("ALICE@example"), None, None)).await,
+        only("Alice@Example.com")
+    );
+    assert_eq!(
+        emails(&store, &filter(search("alice_w"), None, None)).await,
+        only("Alice@Example.com")
+    );
+    assert_eq!(
+        emails(&store, &filter(search("ZED_q"), None, None)).await,
+        only("zed@example.com")
+    );
+    assert_eq!(
+        emails(&store, &filter(search("JONES"), None, None)).await,
+        only("bob@example.com")
+    );
+    assert_eq!(
+        emails(&store, &filter(search("bob jon"), None, None)).await,
+        only("bob@example.com"),
+        "full name"
+    );
     assert_eq!(emails(&store, &filter(search("nobody"), None, None)).await, (vec![], 0));
 }
 
@@ -122,7 +146,10 @@ async fn search_wildcards_are_literal(backend: Backend) {
     assert_eq!(emails(&store, &filter(search("%"), None, None)).await.1, 1);
     // `_` alone matches only the names and usernames that contain one.
     let (underscored, total) = emails(&store, &filter(search("_"), None, None)).await;
-    assert_eq!(underscored, ["zed@example.com", "fifty@example.com", "Alice@Example.com"]);
+    assert_eq!(
+        underscored,
+        ["zed@example.com", "fifty@example.com", "Alice@Example.com"]
+    );
     assert_eq!(total, 3);
     let backslash = NewUser {
         first_name: Some(r"Back\Slash".into()),
@@ -152,10 +179,15 @@ async fn role_and_status_filters(backend: Backend) {
     assert!(!active.contains(&"zed@example.com".to_string()));
     // Filters combine.
     assert_eq!(
-        emails(&store, &filter(search("fifty"), Some("user"), Some(true))).await.1,
+        emails(&store, &filter(search("fifty"), Some("user"), Some(true)))
+            .await
+            .1,
         2
     );
-    assert_eq!(emails(&store, &filter(search("zed"), None, Some(true))).await, (vec![], 0));
+    assert_eq!(
+        emails(&store, &filter(search("zed"), None, Some(true))).await,
+        (vec![], 0)
+    );
 }
 
 async fn activity_counts_live_sessions_and_identities(backend: Backend) {
@@ -175,7 +207,11 @@ async fn activity_counts_live_sessions_and_identities(backend: Backend) {
         .unwrap();
     session(&store, other.id, at(0), "other").await;
     for sub in ["s1", "s2"] {
-        store.identities().link(&new_identity(u.id, "github", sub, at(0))).await.unwrap();
+        store
+            .identities()
+            .link(&new_identity(u.id, "github", sub, at(0)))
+            .await
+            .unwrap();
     }
     let a = store.users().activity(u.id, at(10)).await.unwrap();
     assert_eq!((a.live_sessions, a.linked_identities), (2, 2));

@@ -40,8 +40,33 @@ async fn create_returns_the_stored_row(backend: Backend) {
     };
     let v = store.users().create(&verified).await.unwrap();
     assert!(v.is_email_verified);
-    assert_eq!(v.email_verified_at, Some(at(5)), "a verified account is verified when created");
+    assert_eq!(
+        v.email_verified_at,
+        Some(at(5)),
+        "a verified account is verified when created"
+    );
     assert_eq!(v.password_hash, None);
+}
+
+async fn an_account_with_a_confirmed_address(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let email = gatehouse::domain::Email::parse("Bob@Example.com").unwrap();
+    let new = NewUser::with_confirmed_email(&email, "admin", Some(phc(1)), at(3));
+    let u = store.users().create(&new).await.unwrap();
+    // `Email` keeps the local part as typed and lower-cases the domain.
+    assert_eq!(
+        (u.email.as_str(), u.email_canonical.as_str()),
+        ("Bob@example.com", "bob@example.com")
+    );
+    assert_eq!((u.role.as_str(), u.password_hash.clone()), ("admin", Some(phc(1))));
+    assert_eq!((u.is_email_verified, u.email_verified_at), (true, Some(at(3))));
+    assert_eq!((u.username, u.first_name), (None, None));
+    let err = store
+        .users()
+        .create(&NewUser::with_confirmed_email(&email, "user", None, at(4)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate("email")), "{err:?}");
 }
 
 async fn lookups_find_by_id_canonical_email_and_canonical_username(backend: Backend) {
@@ -53,7 +78,10 @@ async fn lookups_find_by_id_canonical_email_and_canonical_username(backend: Back
         .unwrap();
     let users = store.users();
     assert_eq!(users.by_id(u.id).await.unwrap().map(|r| r.email), Some(u.email.clone()));
-    assert_eq!(users.by_email("rahim@example.com").await.unwrap().map(|r| r.id), Some(u.id));
+    assert_eq!(
+        users.by_email("rahim@example.com").await.unwrap().map(|r| r.id),
+        Some(u.id)
+    );
     assert_eq!(users.by_username("rahim_01").await.unwrap().map(|r| r.id), Some(u.id));
     // Only the canonical forms are keys.
     assert!(users.by_email("Rahim@Example.com").await.unwrap().is_none());
@@ -94,7 +122,11 @@ async fn same_canonical_username_is_a_duplicate(backend: Backend) {
         first_name: Some("Changed".into()),
         ..ProfileChanges::default()
     };
-    let err = store.users().update_profile(other.id, &changes, at(1)).await.unwrap_err();
+    let err = store
+        .users()
+        .update_profile(other.id, &changes, at(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate("username")), "{err:?}");
     let after = store.users().by_id(other.id).await.unwrap().unwrap();
     assert_eq!((after.username, after.first_name.as_deref()), (None, Some("Rahim")));
@@ -116,7 +148,12 @@ async fn update_profile_sets_only_the_given_fields(backend: Backend) {
         gender: Some("other".into()),
         ..ProfileChanges::default()
     };
-    let r = store.users().update_profile(u.id, &changes, at(3)).await.unwrap().unwrap();
+    let r = store
+        .users()
+        .update_profile(u.id, &changes, at(3))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.username.as_deref(), Some("New_Name"));
     assert_eq!(r.first_name.as_deref(), Some("Rahim"), "None leaves a field as it is");
     assert_eq!(r.last_name.as_deref(), Some("Khan"));
@@ -139,7 +176,12 @@ async fn update_profile_sets_only_the_given_fields(backend: Backend) {
         username: Some(None),
         ..ProfileChanges::default()
     };
-    let r = store.users().update_profile(u.id, &removed, at(5)).await.unwrap().unwrap();
+    let r = store
+        .users()
+        .update_profile(u.id, &removed, at(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.username, None);
     assert!(store.users().by_username("new_name").await.unwrap().is_none());
     store
@@ -195,7 +237,11 @@ async fn change_password_keeps_the_newest_history_first(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let u = user(&store, "a@example.com").await;
     let other = user(&store, "b@example.com").await;
-    store.users().change_password(other.id, &phc(100), 3, at(1)).await.unwrap();
+    store
+        .users()
+        .change_password(other.id, &phc(100), 3, at(1))
+        .await
+        .unwrap();
     // Every change at the same instant: the order is insertion order, not the timestamp.
     for n in 1..=4 {
         store.users().change_password(u.id, &phc(n), 3, at(1)).await.unwrap();
@@ -203,8 +249,15 @@ async fn change_password_keeps_the_newest_history_first(backend: Backend) {
     let r = store.users().by_id(u.id).await.unwrap().unwrap();
     assert_eq!(r.password_hash, Some(phc(4)));
     let history = store.users().password_history(u.id, 10).await.unwrap();
-    assert_eq!(history, vec![phc(3), phc(2), phc(1)], "cut to keep_history, newest first");
-    assert_eq!(store.users().password_history(u.id, 2).await.unwrap(), vec![phc(3), phc(2)]);
+    assert_eq!(
+        history,
+        vec![phc(3), phc(2), phc(1)],
+        "cut to keep_history, newest first"
+    );
+    assert_eq!(
+        store.users().password_history(u.id, 2).await.unwrap(),
+        vec![phc(3), phc(2)]
+    );
     assert_eq!(
         store.users().password_history(other.id, 10).await.unwrap(),
         vec![phc(0)],
@@ -212,7 +265,12 @@ async fn change_password_keeps_the_newest_history_first(backend: Backend) {
     );
     store.users().change_password(u.id, &phc(5), 0, at(2)).await.unwrap();
     assert!(store.users().password_history(u.id, 10).await.unwrap().is_empty());
-    assert!(store.users().password_history(Uuid::new_v4(), 10).await.unwrap().is_empty());
+    assert!(store
+        .users()
+        .password_history(Uuid::new_v4(), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn first_password_leaves_no_history(backend: Backend) {
@@ -223,12 +281,16 @@ async fn first_password_leaves_no_history(backend: Backend) {
     };
     let u = store.users().create(&social).await.unwrap();
     store.users().change_password(u.id, &phc(1), 5, at(1)).await.unwrap();
-    assert_eq!(store.users().by_id(u.id).await.unwrap().unwrap().password_hash, Some(phc(1)));
+    assert_eq!(
+        store.users().by_id(u.id).await.unwrap().unwrap().password_hash,
+        Some(phc(1))
+    );
     assert!(store.users().password_history(u.id, 10).await.unwrap().is_empty());
 }
 
 both!(
     create_returns_the_stored_row,
+    an_account_with_a_confirmed_address,
     lookups_find_by_id_canonical_email_and_canonical_username,
     same_canonical_email_is_a_duplicate,
     same_canonical_username_is_a_duplicate,
