@@ -75,8 +75,9 @@ pub(crate) mod sqlite {
         ))
     }
 
-    /// `SINGLE_SESSION`: the first write of the transaction (ending the other sessions) takes
-    /// the write lock, so two racing sign-ins already take turns.
+    /// Makes changes to one user's rows take turns (`SINGLE_SESSION` sign-ins, unlinking an
+    /// identity, saving a pending factor). Nothing to do here: the transaction's first write
+    /// takes the database's one write lock, so two racing changes already take turns.
     pub(crate) async fn lock_user_row(_tx: &mut Transaction<'_, Sqlite>, _user_id: Uuid) -> StoreResult<()> {
         Ok(())
     }
@@ -176,8 +177,9 @@ pub(crate) mod postgres {
         Ok(previous)
     }
 
-    /// `SINGLE_SESSION`: the user's row lock makes two racing sign-ins take turns: the second
-    /// then sees (and ends) the first one's session.
+    /// Makes changes to one user's rows take turns (`SINGLE_SESSION` sign-ins, unlinking an
+    /// identity, saving a pending factor): the user's row lock makes the second wait, and its
+    /// next statement then sees what the first wrote (the session to end, the identity gone).
     pub(crate) async fn lock_user_row(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> StoreResult<()> {
         sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
             .bind(user_id)

@@ -9,7 +9,9 @@ mod common;
 mod support;
 
 mod engine;
+mod identities;
 mod import;
+mod mfa;
 mod tokens;
 mod user_listing;
 mod users;
