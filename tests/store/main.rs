@@ -8,10 +8,16 @@ mod common;
 
 mod support;
 
+mod accounts;
+mod audit;
+mod email_changes;
 mod engine;
 mod identities;
 mod import;
+mod keys;
+mod lockout;
 mod mfa;
+mod outbox;
 mod session_changes;
 mod session_races;
 mod sessions;
