@@ -6,7 +6,8 @@
 //! - connection settings and migrations;
 //! - the order of password-history rows (a sequence column vs SQLite's `rowid`);
 //! - the outbox claim (`FOR UPDATE SKIP LOCKED` has no SQLite counterpart);
-//! - how a guarded change serialises (advisory and row locks vs SQLite's single writer).
+//! - how a guarded change serialises (advisory and row locks vs SQLite's single writer);
+//! - the user-row share lock a rotation or step-up takes first (PostgreSQL's lock order).
 
 /// Statements shared by both modules: the `$N` placeholders work on both drivers.
 const ADMIN_CHANGE_TOUCH: &str = "UPDATE users SET updated_at = $2 WHERE id = $1";
@@ -75,9 +76,21 @@ pub(crate) mod sqlite {
         ))
     }
 
-    /// `SINGLE_SESSION`: the first write of the transaction (ending the other sessions) takes
-    /// the write lock, so two racing sign-ins already take turns.
+    /// Makes changes to one user's rows take turns (`SINGLE_SESSION` sign-ins, unlinking an
+    /// identity, saving a pending factor). Nothing to do here: the transaction's first write
+    /// takes the database's one write lock, so two racing changes already take turns.
     pub(crate) async fn lock_user_row(_tx: &mut Transaction<'_, Sqlite>, _user_id: Uuid) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// A rotation or step-up first shares its user's row (see the PostgreSQL version). Nothing to
+    /// do here: the transaction's first write takes the one write lock.
+    pub(crate) async fn share_token_owner(_tx: &mut Transaction<'_, Sqlite>, _token_hash: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// As [`share_token_owner`], for a step-up that names the session.
+    pub(crate) async fn share_session_owner(_tx: &mut Transaction<'_, Sqlite>, _session_id: Uuid) -> StoreResult<()> {
         Ok(())
     }
 
@@ -176,11 +189,37 @@ pub(crate) mod postgres {
         Ok(previous)
     }
 
-    /// `SINGLE_SESSION`: the user's row lock makes two racing sign-ins take turns: the second
-    /// then sees (and ends) the first one's session.
+    /// Makes changes to one user's rows take turns (`SINGLE_SESSION` sign-ins, unlinking an
+    /// identity, saving a pending factor): the user's row lock makes the second wait, and its
+    /// next statement then sees what the first wrote (the session to end, the identity gone).
     pub(crate) async fn lock_user_row(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> StoreResult<()> {
         sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
             .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks are taken user row, then session row, then its refresh tokens. Account changes
+    /// (lock, role, deletion, `SINGLE_SESSION`) take the user row `FOR UPDATE` and then end the
+    /// sessions; a rotation or step-up inserts a refresh token, whose foreign key needs a
+    /// `KEY SHARE` lock on that same user row. Taking the share lock first, before the session
+    /// row, makes the two queue at the user row instead of deadlocking, each holding what the
+    /// other waits for. (Rotations and step-ups share it: they queue at the session row.)
+    pub(crate) async fn share_token_owner(tx: &mut Transaction<'_, Postgres>, token_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "SELECT 1 FROM users WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1) FOR KEY SHARE",
+        )
+        .bind(token_hash)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// As [`share_token_owner`], for a step-up that names the session.
+    pub(crate) async fn share_session_owner(tx: &mut Transaction<'_, Postgres>, session_id: Uuid) -> StoreResult<()> {
+        sqlx::query("SELECT 1 FROM users WHERE id = (SELECT user_id FROM sessions WHERE id = $1) FOR KEY SHARE")
+            .bind(session_id)
             .execute(&mut **tx)
             .await?;
         Ok(())

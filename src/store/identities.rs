@@ -52,9 +52,13 @@ impl Identities<'_> {
     }
 
     /// Unlinks one identity, in one statement, only if the user keeps another way to sign in
-    /// (a password or another identity). Returns whether a row was deleted.
+    /// (a password or another identity). Returns whether a row was deleted. The user's row
+    /// lock makes two unlinks of the same user take turns: under PostgreSQL's READ COMMITTED
+    /// each would otherwise still count the other's identity and both would delete.
     pub async fn unlink(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        on_engine!(self.0, |pool| {
+        on_engine!(self.0, |pool, d| {
+            let mut tx = pool.begin().await?;
+            d::lock_user_row(&mut tx, user_id).await?;
             let done = sqlx::query(
                 "DELETE FROM oauth_accounts WHERE id = $2 AND user_id = $1 AND ( \
                EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
@@ -62,8 +66,9 @@ impl Identities<'_> {
             )
             .bind(user_id)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(done.rows_affected() == 1)
         })
     }

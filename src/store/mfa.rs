@@ -10,10 +10,13 @@ pub struct Mfa<'a>(pub(super) &'a Db);
 
 impl Mfa<'_> {
     /// Stores a pending factor, replacing an earlier pending one of the same method.
-    /// `Duplicate("key")` when that method is already active.
+    /// `Duplicate("key")` when that method is already active. The user's row lock makes two
+    /// enrolments take turns (the second replaces the first's pending factor) instead of both
+    /// deleting nothing and the second's insert hitting the first's row.
     pub async fn save_pending_factor(&self, f: &NewMfaFactor) -> StoreResult<()> {
-        on_engine!(self.0, |pool| {
+        on_engine!(self.0, |pool, d| {
             let mut tx = pool.begin().await?;
+            d::lock_user_row(&mut tx, f.user_id).await?;
             sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND method = $2 AND status = 'pending'")
                 .bind(f.user_id)
                 .bind(&f.method)

@@ -33,8 +33,10 @@ impl Sessions<'_> {
         fresh: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_engine!(self.0, |pool| {
+        on_engine!(self.0, |pool, d| {
             let mut tx = pool.begin().await?;
+            // The user row (shared) before the session row: see `rotate_refresh_token`.
+            d::share_session_owner(&mut tx, session_id).await?;
             sqlx::query("UPDATE sessions SET amr = $2, auth_time = $3, last_used_at = $4 WHERE id = $1")
                 .bind(session_id)
                 .bind(amr)
@@ -145,10 +147,25 @@ impl Sessions<'_> {
         successor: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RefreshTokenRecord>> {
-        on_engine!(self.0, |pool| {
+        on_engine!(self.0, |pool, d| {
             let mut tx = pool.begin().await?;
-            // SQLite has one writer: this UPDATE takes the write lock, so a concurrent rotation of the
-            // same token waits (busy timeout) and then finds `used_at` set: exactly one request wins.
+            // The user row (shared), then the session row, then the token: the order of every
+            // other change of a session and its family (revoke, step-up, `SINGLE_SESSION`,
+            // account changes). Taking the token first and the session second deadlocks against
+            // them on PostgreSQL, and a rotation waiting here then finds its token revoked
+            // instead of adding a live successor to an ended session. SQLite has one writer:
+            // this UPDATE takes the write lock, so a concurrent rotation of the same token waits
+            // (busy timeout) and then finds `used_at` set. A lost claim rolls the
+            // `last_used_at` back with the rest.
+            d::share_token_owner(&mut tx, presented_hash).await?;
+            sqlx::query(
+                "UPDATE sessions SET last_used_at = $2 \
+                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)",
+            )
+            .bind(presented_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             let sql = format!(
                 "UPDATE refresh_tokens SET used_at = $2 \
              WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
@@ -163,11 +180,6 @@ impl Sessions<'_> {
                 return Ok(None);
             };
             insert_refresh!(&mut *tx, successor)?;
-            sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
-                .bind(claimed.session_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
             Ok(Some(claimed))
         })
