@@ -28,8 +28,10 @@ pub struct UserActivity {
 
 pub struct Users<'a>(pub(super) &'a Db);
 
-/// Case-insensitive on both engines (`LOWER` on both sides, as SQLite's `LIKE` is only
-/// ASCII-insensitive and PostgreSQL's not at all); `ESCAPE` keeps the `\%` and `\_` of
+/// Case-insensitive through `LOWER` on both sides (PostgreSQL's `LIKE` is case-sensitive).
+/// On SQLite `LOWER` and `LIKE` fold ASCII letters only, so "ÉMILE" does not find "Émile"
+/// there (as before the engines shared this statement); PostgreSQL folds every letter.
+/// `ESCAPE` keeps the `\%` and `\_` of
 /// [`SearchText::like_pattern`](crate::domain::admin::SearchText::like_pattern) literal.
 const USER_FILTER: &str = "($1 IS NULL OR LOWER(email) LIKE LOWER($1) ESCAPE '\\' \
      OR username_canonical LIKE LOWER($1) ESCAPE '\\' \
