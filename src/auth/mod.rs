@@ -23,3 +23,4 @@ pub mod services;
 pub mod sessions;
 pub mod tokens;
 pub mod verification;
+pub mod welcome;

@@ -94,7 +94,7 @@ pub async fn reset(state: &Services, token: &OpaqueToken, new_password: &str, cl
         .users()
         .change_password(user.id, &phc, history_to_keep(state), now)
         .await?;
-    state.store.users().mark_email_verified(user.id, now).await?;
+    crate::auth::welcome::confirm_address(state, user.id).await?;
     crate::auth::email_change::cancel_pending(state, user.id).await?;
     let revoked = state.store.sessions().revoke_all_of_user(user.id, None, now).await?;
     notify_changed(state, &user).await?;

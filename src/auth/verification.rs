@@ -83,7 +83,7 @@ pub async fn verify_with_code(state: &Services, email: &Email, code: &NumericCod
 
 async fn complete(state: &Services, user_id: Uuid, method: &str, client: &ClientInfo) -> Result<()> {
     let now = state.now();
-    state.store.users().mark_email_verified(user_id, now).await?;
+    crate::auth::welcome::confirm_address(state, user_id).await?;
     one_time::revoke_on(state, user_id, Revoker::EmailVerified).await?;
     audit::Event {
         kind: EventKind::EmailVerification,

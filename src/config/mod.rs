@@ -115,6 +115,9 @@ pub struct Config {
     /// `NEW_DEVICE_ALERTS`: mail the user when they sign in from a device (browser and system,
     /// or app) none of their earlier sessions came from.
     pub new_device_alerts: bool,
+    /// `WELCOME_MAIL`: mail a welcome once, when an account's address is first confirmed (or it
+    /// signs up through a provider that verified it), as seed 001 does.
+    pub welcome_mail: bool,
     /// `MAIL_LOG_ONLY`: without `SMTP_URL`, write mails (links and codes included) to the log
     /// instead of sending them. Development only: gatehouse refuses to start without `SMTP_URL`
     /// when `PUBLIC_URL` is not this machine, unless this is `true`.
@@ -223,6 +226,7 @@ impl Default for Config {
             audit_export_path: None,
             single_session: false,
             new_device_alerts: true,
+            welcome_mail: true,
             mail_log_only: false,
             key_encryption_key: None,
             key_encryption_key_previous: None,

@@ -302,3 +302,10 @@ fn http_timeouts_default_and_load() {
     assert_eq!(c.http_request_timeout, Duration::minutes(2));
     assert!(load(&[("HTTP_HEADER_TIMEOUT", "0s")]).is_err());
 }
+
+#[test]
+fn welcome_mail_is_on_unless_turned_off() {
+    assert!(load(&[]).unwrap().welcome_mail);
+    assert!(!load(&[("WELCOME_MAIL", "false")]).unwrap().welcome_mail);
+    assert!(load(&[("WELCOME_MAIL", "maybe")]).is_err());
+}

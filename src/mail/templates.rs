@@ -21,6 +21,7 @@ pub enum Template {
     MfaRecoveryCodes,
     MfaReset,
     IdentityLinked,
+    Welcome,
 }
 
 impl Template {
@@ -93,6 +94,10 @@ impl Template {
             Template::IdentityLinked => (
                 include_str!("templates/identity_linked.txt"),
                 include_str!("templates/identity_linked.html"),
+            ),
+            Template::Welcome => (
+                include_str!("templates/welcome.txt"),
+                include_str!("templates/welcome.html"),
             ),
         }
     }

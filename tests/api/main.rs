@@ -52,3 +52,4 @@ mod token_endpoint;
 mod tokens;
 mod usernames;
 mod verification;
+mod welcome;

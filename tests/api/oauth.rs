@@ -8,9 +8,14 @@ use serde_json::{json, Value};
 const SUCCESS_URL: &str = "https://app.test/signed-in";
 
 async fn spawn(backend: Backend) -> (TestApp, StandInProvider) {
+    spawn_welcoming(backend, false).await
+}
+
+async fn spawn_welcoming(backend: Backend, welcome_mail: bool) -> (TestApp, StandInProvider) {
     let provider = StandInProvider::start().await;
     let settings = provider.settings("corp");
     let app = TestApp::spawn_configured(backend, move |c| {
+        c.welcome_mail = welcome_mail;
         c.oidc_providers = vec![settings];
         c.oauth_success_url = Some(url::Url::parse(SUCCESS_URL).unwrap());
         c.oauth_redirect_allowlist = vec![url::Url::parse("https://app.test/welcome").unwrap()];
@@ -105,6 +110,21 @@ async fn new_user_is_created_verified_with_an_empty_profile(backend: Backend) {
         .await,
         1
     );
+}
+
+async fn a_provider_sign_up_is_welcomed_once(backend: Backend) {
+    let (app, _p) = spawn_welcoming(backend, true).await;
+    let first = signed_in_user_id(&app).await;
+    let welcome = app.mail_to("social@example.com", 0).await;
+    assert_eq!(welcome.subject, "Welcome to gatehouse");
+    // Signing in again is not a sign-up: the next mail to the address is the reset link.
+    assert_eq!(signed_in_user_id(&app).await, first);
+    let r = app
+        .post_json("/api/auth/forgot-password", &json!({ "email": "social@example.com" }))
+        .await;
+    assert_eq!(r.status(), 202);
+    assert!(app.mail_to("social@example.com", 1).await.subject.contains("password"));
+    assert_eq!(app.smtp.messages_to("social@example.com").len(), 2);
 }
 
 async fn returning_user_gets_the_same_account(backend: Backend) {
@@ -301,6 +321,7 @@ async fn exchange_code_is_single_use_and_short_lived(backend: Backend) {
 }
 
 both!(
+    a_provider_sign_up_is_welcomed_once,
     unknown_provider_is_not_configured,
     new_user_is_created_verified_with_an_empty_profile,
     returning_user_gets_the_same_account,

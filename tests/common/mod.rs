@@ -160,6 +160,9 @@ impl TestApp {
             rate_limits: gatehouse::ratelimit::RateLimitSettings::off(),
             // Tests that share a Redis never share counters, unless two instances of one test do.
             redis_key_prefix: format!("gatehouse-test-{}:", uuid::Uuid::new_v4().simple()),
+            // Off so that tests counting an address's mails see only the ones they cause; the
+            // welcome tests (welcome.rs) switch it on.
+            welcome_mail: false,
             ..Config::default()
         };
         (options.configure)(&mut config);

@@ -219,7 +219,10 @@ async fn find_or_create_user(state: &Services, provider: &str, profile: &Provide
             new_user.last_name = valid_name(profile.last_name.as_deref());
             let created = state.store.users().create(&new_user).await;
             match created {
-                Ok(u) => u,
+                Ok(u) => {
+                    crate::auth::welcome::send(state, &u).await?;
+                    u
+                }
                 Err(StoreError::Duplicate(_)) => {
                     return Err(Error::new(ErrorCode::EmailInUse, "an account with this email was just created; try again"))
                 }
