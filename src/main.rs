@@ -32,6 +32,13 @@ enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Ask a running gatehouse's /health and exit 0 if it answers 200, 1 otherwise: the
+    /// container HEALTHCHECK, which needs no curl in the image. Reads only BIND_ADDR (or --url).
+    Healthcheck {
+        /// The health URL; default `http://<BIND_ADDR>/health` (0.0.0.0 and :: mean this machine).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -96,6 +103,10 @@ enum ImportFormat {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let dotenv = dotenvy::dotenv();
+    if let Some(Command::Healthcheck { url }) = &cli.command {
+        // Before the settings are read: a probe must not fail on a setting it does not use.
+        return healthcheck(url.clone()).await;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -118,12 +129,51 @@ async fn main() -> std::process::ExitCode {
         }) => admin_create(config, &email, &role, password_stdin).await,
         Command::Admin(AdminCommand::ResetMfa { email }) => admin_reset_mfa(config, &email).await,
         Command::Keys(KeysCommand::Rotate) => keys_rotate(config).await,
+        Command::Healthcheck { .. } => unreachable!("answered before the settings are read"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "gatehouse stopped with an error");
             eprintln!("gatehouse: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck(url: Option<String>) -> std::process::ExitCode {
+    let url = url.unwrap_or_else(|| {
+        let bind = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+        let addr: std::net::SocketAddr = bind.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into());
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+            ip if ip.is_unspecified() => "[::1]".to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            ip => ip.to_string(),
+        };
+        format!("http://{host}:{}/health", addr.port())
+    });
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build();
+    let answer = match client {
+        Ok(client) => client.get(&url).send().await,
+        Err(e) => {
+            eprintln!("gatehouse healthcheck: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match answer {
+        Ok(r) if r.status().is_success() => {
+            println!("{url}: {}", r.status());
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            eprintln!("gatehouse healthcheck: {url} answered {}", r.status());
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("gatehouse healthcheck: {url} did not answer: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -60,11 +60,12 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// Operational and static routes that are not counted in the per-IP limit: health probes,
-/// scrapes, public keys fetched by resource servers, and the API docs.
+/// scrapes, public keys fetched by resource servers, and the API docs (Swagger UI and ReDoc).
 fn exempt(path: &str) -> bool {
     matches!(path, "/health" | "/ready" | "/metrics" | "/openapi.json")
         || path.starts_with("/.well-known/")
         || path.starts_with("/docs")
+        || path.starts_with("/redoc")
 }
 
 pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

@@ -1,4 +1,4 @@
-//! Operational endpoints: health, public keys.
+//! Operational endpoints: the service's card (`GET /`), health, public keys.
 
 use crate::app::AppState;
 use crate::auth::keys::Jwks;
@@ -11,9 +11,54 @@ use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(index))
         .routes(routes!(health))
         .routes(routes!(ready))
         .routes(routes!(jwks))
+}
+
+/// What `GET /` answers: which service this is and where to go next (seed 003).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceInfo {
+    /// `gatehouse`.
+    pub name: &'static str,
+    /// The running version (the crate version).
+    pub version: &'static str,
+    /// `APP_NAME`: the product this instance signs users in to.
+    pub app: String,
+    pub links: ServiceLinks,
+}
+
+/// Absolute URLs, built from `PUBLIC_URL`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceLinks {
+    /// Swagger UI.
+    pub docs: String,
+    /// ReDoc.
+    pub redoc: String,
+    pub openapi: String,
+    pub health: String,
+    pub ready: String,
+    pub jwks: String,
+}
+
+/// The service's name, version and links to its documentation, health and public keys.
+#[utoipa::path(get, path = "/", tag = "operations", responses((status = 200, body = ServiceInfo)))]
+async fn index(State(state): State<AppState>) -> axum::Json<ServiceInfo> {
+    let link = |path: &str| state.config.public_link(path, &[]);
+    axum::Json(ServiceInfo {
+        name: "gatehouse",
+        version: env!("CARGO_PKG_VERSION"),
+        app: state.config.app_name.clone(),
+        links: ServiceLinks {
+            docs: link("/docs"),
+            redoc: link("/redoc"),
+            openapi: link("/openapi.json"),
+            health: link("/health"),
+            ready: link("/ready"),
+            jwks: link("/.well-known/jwks.json"),
+        },
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

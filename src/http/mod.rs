@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod profile;
+pub mod redoc;
 pub mod refresh;
 pub mod sessions;
 pub mod token;
@@ -138,6 +139,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(pages::router())
         .merge(docs)
+        .merge(redoc::router())
         .fallback(|| async {
             Error::new(ErrorCode::NotFound, "no such endpoint; see /docs for the API").into_response()
         })

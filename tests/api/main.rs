@@ -45,6 +45,7 @@ mod security_limits;
 mod security_mfa;
 mod security_reauth;
 mod security_small;
+mod service_info;
 mod sessions;
 mod single_session;
 mod social_support;
