@@ -8,9 +8,8 @@ use crate::auth::tokens::TokenIssuer;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EmailDomainCheck};
 use crate::dns::{DomainResolver, SystemResolver};
-use crate::mail::smtp::{SmtpMailer, SmtpSettings};
 use crate::mail::worker::OutboxWorker;
-use crate::mail::{LogMailer, Mailer, Outbox};
+use crate::mail::{Mailer, Outbox};
 use anyhow::Context;
 use axum::Router;
 use secrecy::ExposeSecret;
@@ -96,17 +95,13 @@ impl AppState {
                 None => Arc::new(SystemResolver::new()?) as Arc<dyn DomainResolver>,
             }),
         };
-        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-            Some(url) => {
-                let settings =
-                    SmtpSettings::parse(url.expose_secret()).map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?;
-                Arc::new(SmtpMailer::new(&settings, &config.mail_from)?)
-            }
-            None => {
-                tracing::warn!("SMTP_URL is unset: mail is written to this log instead of being sent (development mode). Set SMTP_URL before real users sign up.");
-                Arc::new(LogMailer)
-            }
-        };
+        let providers = Arc::new(crate::mail::providers_from_config(
+            &config,
+            clock.clone(),
+            metrics.clone(),
+        )?);
+        let templates = crate::mail::templates_from_config(&config)?;
+        let mailer: Arc<dyn Mailer> = providers.clone();
         let audit_retention = crate::audit::retention::AuditRetention::new(
             store.clone(),
             clock.clone(),
@@ -119,7 +114,7 @@ impl AppState {
         let services = Services {
             metrics,
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
-            outbox: Outbox::new(store.clone(), clock.clone()),
+            outbox: Outbox::new(store.clone(), clock.clone(), templates).with_providers(providers),
             config: Arc::new(config),
             store,
             clock,

@@ -249,7 +249,11 @@ async fn admin_reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
         user_agent: Some("gatehouse admin reset-mfa".into()),
     };
     let clock = std::sync::Arc::new(gatehouse::clock::SystemClock);
-    let outbox = gatehouse::mail::Outbox::new(store.clone(), clock.clone());
+    let outbox = gatehouse::mail::Outbox::new(
+        store.clone(),
+        clock.clone(),
+        gatehouse::mail::templates_from_config(&config)?,
+    );
     let ended = reset(
         store.as_ref(),
         &outbox,

@@ -44,6 +44,19 @@ struct LimitLabels {
     limit: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MailLabels {
+    /// `smtp`, `ses`, `sendgrid` or `log`.
+    provider: &'static str,
+    /// `accepted`, `failed` (try another provider or later) or `refused` (for good).
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: &'static str,
+}
+
 /// 1 ms to ~16 s: an Argon2 login sits around 50–100 ms, everything else well under 10 ms.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -58,6 +71,9 @@ pub struct Metrics {
     rate_limited_total: Counter,
     rate_limited: Family<LimitLabels, Counter>,
     outbox_depth: Gauge,
+    outbox_failed: Gauge,
+    mail_attempts: Family<MailLabels, Counter>,
+    mail_latency: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     audit_events_removed: Counter,
 }
 
@@ -78,6 +94,11 @@ impl Metrics {
         let rate_limited_total = Counter::default();
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let outbox_depth = Gauge::default();
+        let outbox_failed = Gauge::default();
+        let mail_attempts = Family::<MailLabels, Counter>::default();
+        let mail_latency = Family::<ProviderLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let audit_events_removed = Counter::default();
         registry.register(
             "http_requests",
@@ -110,6 +131,21 @@ impl Metrics {
             outbox_depth.clone(),
         );
         registry.register(
+            "outbox_failed",
+            "Mails a provider refused for good, kept with the reason (read when scraped)",
+            outbox_failed.clone(),
+        );
+        registry.register(
+            "mail_attempts",
+            "Mails offered to a provider, by provider and outcome (accepted, failed: try another or later, refused: for good)",
+            mail_attempts.clone(),
+        );
+        registry.register(
+            "mail_send_duration_seconds",
+            "Time a provider took to answer a mail (timeouts included), by provider",
+            mail_latency.clone(),
+        );
+        registry.register(
             "audit_events_removed",
             "Audit events removed by the retention job",
             audit_events_removed.clone(),
@@ -122,6 +158,9 @@ impl Metrics {
             rate_limited_total,
             rate_limited,
             outbox_depth,
+            outbox_failed,
+            mail_attempts,
+            mail_latency,
             audit_events_removed,
         }
     }
@@ -173,13 +212,24 @@ impl Metrics {
             .inc();
     }
 
+    /// One mail offered to one provider, and how long the provider took to answer.
+    pub fn mail_attempt(&self, provider: &'static str, outcome: &'static str, elapsed: Duration) {
+        self.mail_attempts
+            .get_or_create(&MailLabels { provider, outcome })
+            .inc();
+        self.mail_latency
+            .get_or_create(&ProviderLabels { provider })
+            .observe(elapsed.as_secs_f64());
+    }
+
     pub fn audit_events_removed(&self, n: u64) {
         self.audit_events_removed.inc_by(n);
     }
 
-    /// The text exposition, with the outbox depth read just now by the caller.
-    pub fn render(&self, outbox_depth: i64) -> Result<String, std::fmt::Error> {
+    /// The text exposition, with the outbox's counts read just now by the caller.
+    pub fn render(&self, outbox_depth: i64, outbox_failed: i64) -> Result<String, std::fmt::Error> {
         self.outbox_depth.set(outbox_depth);
+        self.outbox_failed.set(outbox_failed);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
@@ -216,7 +266,7 @@ mod tests {
             Duration::from_millis(3),
         );
         m.login_failed("pwd");
-        let text = m.render(7).unwrap();
+        let text = m.render(7, 0).unwrap();
         assert!(
             text.contains(r#"gatehouse_http_requests_total{method="other",route="/api/auth/login",status="401"} 1"#),
             "{text}"

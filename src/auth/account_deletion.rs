@@ -20,7 +20,7 @@ use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::Result;
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{AccountChange, UserRecord};
 use serde_json::{json, Value};
 
@@ -67,7 +67,7 @@ pub(crate) async fn delete(state: &Services, user: &UserRecord) -> Result<Accoun
     crate::auth::lockout::clear_all(state, user).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(now);
-    let mail = render(
+    let mail = state.outbox.render(
         Template::AccountDeleted,
         &[("app", &state.config.app_name), ("name", &name), ("when", &when)],
     );

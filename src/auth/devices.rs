@@ -9,7 +9,7 @@
 
 use crate::auth::services::Services;
 use crate::client::ClientInfo;
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::UserRecord;
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -87,7 +87,7 @@ async fn alert(
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let ip = client.ip.clone().unwrap_or_else(|| "an unknown address".into());
-    let mail = render(
+    let mail = state.outbox.render(
         Template::NewDeviceSignIn,
         &[
             ("app", &cfg.app_name),

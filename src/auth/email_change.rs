@@ -22,7 +22,7 @@ use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{Email, FieldError, Password};
 use crate::error::{Error, ErrorCode, Result};
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{StoreError, TokenPurpose, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
@@ -59,7 +59,7 @@ pub async fn send_change_mails(
     let now = state.now();
     let cfg = &state.config;
     if state.store.users().by_email(&new_email.canonical()).await?.is_some() {
-        let mail = render(Template::EmailInUse, &[("app", &cfg.app_name)]);
+        let mail = state.outbox.render(Template::EmailInUse, &[("app", &cfg.app_name)]);
         state.outbox.enqueue(new_email.as_str(), mail).await?;
         record(
             state,
@@ -87,7 +87,7 @@ pub async fn send_change_mails(
     let name = user.first_name.clone().unwrap_or_default();
     let hours = ttl.num_hours().max(1).to_string();
     let when = crate::mail::templates::mail_time(now);
-    let confirm = render(
+    let confirm = state.outbox.render(
         Template::EmailChangeConfirm,
         &[
             ("app", &cfg.app_name),
@@ -97,7 +97,7 @@ pub async fn send_change_mails(
         ],
     );
     state.outbox.enqueue(new_email.as_str(), confirm).await?;
-    let notice = render(
+    let notice = state.outbox.render(
         Template::EmailChangeRequested,
         &[
             ("app", &cfg.app_name),
@@ -150,7 +150,7 @@ pub async fn confirm(state: &Services, token: &OpaqueToken, client: &ClientInfo)
     one_time::revoke_on(state, changed.user_id, Revoker::AddressChange).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(now);
-    let mail = render(
+    let mail = state.outbox.render(
         Template::EmailChanged,
         &[
             ("app", &state.config.app_name),

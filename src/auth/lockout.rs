@@ -23,7 +23,7 @@ use crate::auth::services::Services;
 use crate::client::ClientInfo;
 use crate::domain::{Email, Username};
 use crate::error::{Error, Result};
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::ratelimit::Limit;
 use crate::store::{LoginFailure, TokenPurpose, UserRecord};
 use chrono::{DateTime, Duration, Utc};
@@ -211,7 +211,7 @@ async fn send_unlock_mail(
     let name = user.first_name.clone().unwrap_or_default();
     let failures = failures.to_string();
     let until_text = crate::mail::templates::mail_time(until);
-    let mail = render(
+    let mail = state.outbox.render(
         Template::AccountLocked,
         &[
             ("app", &cfg.app_name),

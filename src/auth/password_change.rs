@@ -22,7 +22,7 @@ use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::{Email, Password, PasswordContext};
 use crate::error::{Error, ErrorCode, Result};
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{TokenPurpose, UserRecord};
 use serde_json::json;
 
@@ -45,7 +45,7 @@ pub async fn forgot(state: &Services, email: &Email, client: &ClientInfo) -> Res
     );
     let minutes = cfg.reset_token_ttl.num_minutes().max(1).to_string();
     let name = user.first_name.clone().unwrap_or_default();
-    let mail = render(
+    let mail = state.outbox.render(
         Template::PasswordReset,
         &[
             ("app", &cfg.app_name),
@@ -211,7 +211,7 @@ async fn acceptable_new_password(state: &Services, user: &UserRecord, raw: &str)
 async fn notify_changed(state: &Services, user: &UserRecord) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
-    let mail = render(
+    let mail = state.outbox.render(
         Template::PasswordChanged,
         &[("app", &state.config.app_name), ("name", &name), ("when", &when)],
     );

@@ -16,7 +16,7 @@ use crate::client::ClientInfo;
 use crate::dns::DomainStatus;
 use crate::domain::{BdMobile, DateOfBirth, Email, FieldError, Gender, Password, PersonName, Username};
 use crate::error::Result;
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{NewUser, StoreError};
 use serde_json::json;
 use uuid::Uuid;
@@ -106,7 +106,9 @@ async fn notify_existing_account(state: &Services, email: &Email, client: &Clien
         .await
         .is_ok()
     {
-        let mail = render(Template::AccountExists, &[("app", &state.config.app_name)]);
+        let mail = state
+            .outbox
+            .render(Template::AccountExists, &[("app", &state.config.app_name)]);
         state.outbox.enqueue(email.as_str(), mail).await?;
     }
     let user_id = state.store.users().by_email(&email.canonical()).await?.map(|u| u.id);

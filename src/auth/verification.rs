@@ -10,7 +10,7 @@ use crate::auth::services::Services;
 use crate::client::ClientInfo;
 use crate::domain::Email;
 use crate::error::Result;
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{TokenPurpose, UserRecord};
 use serde_json::json;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ pub async fn send_verification(state: &Services, user: &UserRecord) -> Result<()
     let name = user.first_name.clone().unwrap_or_default();
     let link_hours = (cfg.verification_link_ttl.num_hours()).max(1).to_string();
     let code_minutes = cfg.verification_code_ttl.num_minutes().max(1).to_string();
-    let mail = render(
+    let mail = state.outbox.render(
         Template::VerifyEmail,
         &[
             ("app", &cfg.app_name),

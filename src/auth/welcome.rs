@@ -5,7 +5,7 @@
 
 use crate::auth::services::Services;
 use crate::error::Result;
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::UserRecord;
 
 /// Queues the welcome mail for `user` unless `WELCOME_MAIL=false`.
@@ -15,7 +15,7 @@ pub async fn send(state: &Services, user: &UserRecord) -> Result<()> {
         return Ok(());
     }
     let name = user.first_name.clone().unwrap_or_default();
-    let mail = render(
+    let mail = state.outbox.render(
         Template::Welcome,
         &[("app", &cfg.app_name), ("name", &name), ("email", &user.email)],
     );

@@ -57,6 +57,7 @@ impl Config {
             "a mailbox such as \"Acme <no-reply@acme.com>\"",
             |v| v.parse::<lettre::message::Mailbox>().ok().map(|_| v.to_string()),
         );
+        let mail = super::mail::mail_delivery(&mut r, smtp_url.is_some());
         let roles = Roles::from_settings(
             r.raw("ROLES").as_deref(),
             r.raw("ROLE_PERMISSIONS").as_deref(),
@@ -78,6 +79,7 @@ impl Config {
             bind_addr,
             public_url,
             smtp_url: smtp_url.map(SecretString::from),
+            mail,
             mail_from,
             app_name: r.parse("APP_NAME", d.app_name.clone(), "a short name shown in mails", |v| {
                 (!v.trim().is_empty() && v.len() <= 64).then(|| v.trim().to_string())
@@ -276,9 +278,9 @@ impl Config {
                 "REFRESH_TOKEN_COOKIE=true needs an https PUBLIC_URL (a refresh token must not travel in clear text); plain http is accepted only for localhost".into(),
             );
         }
-        if config.smtp_url.is_none() && !config.is_loopback() && !config.mail_log_only {
+        if config.mail_providers().is_empty() && !config.is_loopback() && !config.mail_log_only {
             r.problems.push(format!(
-                "SMTP_URL is unset and PUBLIC_URL ({}) is not this machine: mails would be written to the log, reset links and codes included, instead of reaching users. Set SMTP_URL (smtp://user:pass@host:587), or MAIL_LOG_ONLY=true for a development deployment",
+                "no mail provider is set and PUBLIC_URL ({}) is not this machine: mails would be written to the log, reset links and codes included, instead of reaching users. Set SMTP_URL (smtp://user:pass@host:587) or MAIL_PROVIDERS (ses, sendgrid) with their settings, or MAIL_LOG_ONLY=true for a development deployment",
                 config.public_url
             ));
         }
@@ -345,16 +347,17 @@ impl Reader<'_> {
     }
 
     pub(super) fn optional_url(&mut self, key: &str) -> Option<Url> {
-        self.optional(
-            key,
-            "an absolute http(s) URL such as https://app.example.com/reset-password",
-            |v| {
-                Url::parse(v)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .map(|_| v.to_string())
-            },
-        )
+        self.optional_http_url(key, "https://app.example.com/reset-password")
+    }
+
+    /// An absolute http(s) URL with a host; `example` is shown in the message when it is not.
+    pub(super) fn optional_http_url(&mut self, key: &str, example: &str) -> Option<Url> {
+        self.optional(key, &format!("an absolute http(s) URL such as {example}"), |v| {
+            Url::parse(v)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .map(|_| v.to_string())
+        })
         .and_then(|v| Url::parse(&v).ok())
     }
 

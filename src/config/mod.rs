@@ -14,7 +14,10 @@ use url::Url;
 
 mod load;
 mod load_lists;
+mod mail;
 mod providers;
+
+pub use mail::{AwsCredentialSource, MailDelivery, MailProviderKind, SendGridSettings, SesSettings};
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +43,9 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     pub public_url: Url,
     pub smtp_url: Option<SecretString>,
+    /// `MAIL_PROVIDERS` and the settings of SES and SendGrid; `MAIL_PROVIDER_TIMEOUT`,
+    /// `MAIL_TEMPLATES_DIR`.
+    pub mail: MailDelivery,
     pub mail_from: String,
     pub app_name: String,
     pub access_token_ttl: Duration,
@@ -188,6 +194,7 @@ impl Default for Config {
             bind_addr,
             public_url: default_public_url(bind_addr),
             smtp_url: None,
+            mail: MailDelivery::default(),
             mail_from: "gatehouse <no-reply@localhost>".into(),
             app_name: "gatehouse".into(),
             access_token_ttl: Duration::minutes(15),

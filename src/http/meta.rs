@@ -135,6 +135,10 @@ pub struct Readiness {
     pub status: &'static str,
     pub database: ComponentHealth,
     pub mail_worker: WorkerHealth,
+    /// The mail providers in the order tried, each `usable` or `failing`. A failing provider
+    /// does not make the instance unready: mail waits in the outbox (or goes to the next
+    /// provider), and taking instances out of rotation would not bring it back.
+    pub mail_providers: Vec<crate::mail::failover::ProviderStatus>,
     /// `ok`, `down` (rate limits are counted in memory meanwhile; not a reason to take the
     /// instance out of rotation) or `not_configured` (no `REDIS_URL`).
     pub redis: &'static str,
@@ -181,6 +185,7 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readine
         status: if ok { "ready" } else { "not_ready" },
         database: health.0.database,
         mail_worker,
+        mail_providers: state.outbox.provider_status(),
         redis: match state.limits.redis_answers().await {
             None => "not_configured",
             Some(true) => "ok",

@@ -68,7 +68,8 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<()> {
 }
 
 /// Prometheus metrics (OpenMetrics text): requests by route and status, latency, sign-ins,
-/// rate-limited requests, outbox depth, audit events removed.
+/// rate-limited requests, outbox depth and failed mails, mail attempts and latency by
+/// provider, audit events removed.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearer" = [])),
     responses(
         (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
@@ -78,9 +79,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     // Not `AuthUser`: the metrics token is not an access token.
     authorized(&state, &headers)?;
     let depth = state.store.outbox().depth().await?;
+    let failed = state.store.outbox().failed_count().await?;
     let body = state
         .metrics
-        .render(depth)
+        .render(depth, failed)
         .map_err(|e| Error::Internal(anyhow::anyhow!("could not encode metrics: {e}")))?;
     let mut response = body.into_response();
     response

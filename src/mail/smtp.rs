@@ -102,7 +102,7 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
-    pub fn new(settings: &SmtpSettings, from: &str) -> anyhow::Result<Self> {
+    pub fn new(settings: &SmtpSettings, from: &str, timeout: std::time::Duration) -> anyhow::Result<Self> {
         let from: Mailbox = from
             .parse()
             .map_err(|e| anyhow::anyhow!("MAIL_FROM is not a mailbox: {e}"))?;
@@ -117,7 +117,7 @@ impl SmtpMailer {
         if let (Some(user), Some(pass)) = (&settings.username, &settings.password) {
             builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
         }
-        let transport = builder.timeout(Some(std::time::Duration::from_secs(15))).build();
+        let transport = builder.timeout(Some(timeout)).build();
         Ok(Self { transport, from })
     }
 }

@@ -1,104 +1,182 @@
 //! Mail wording lives in `templates/*.txt` and `templates/*.html`, not in Rust strings. The first
 //! line of a text template is `Subject: ...`. `{{name}}` placeholders are replaced; in HTML the
-//! values are escaped, so a user's name can never inject markup into a mail.
+//! values are escaped, so a user's name can never inject markup into a mail. `MAIL_TEMPLATES_DIR`
+//! replaces any of them with files of the same names ([`Templates::load`]).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Template {
-    VerifyEmail,
-    AccountExists,
-    PasswordReset,
-    PasswordChanged,
-    MfaCode,
-    MfaEnabled,
-    MfaDisabled,
-    AccountLocked,
-    EmailChangeConfirm,
-    EmailChangeRequested,
-    EmailChanged,
-    EmailInUse,
-    AccountDeleted,
-    NewDeviceSignIn,
-    MfaRecoveryCodes,
-    MfaReset,
-    IdentityLinked,
-    Welcome,
+use anyhow::Context;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Declares the templates: each variant, its file name, and its built-in text and HTML.
+macro_rules! templates {
+    ($($variant:ident => $file:literal,)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Template {
+            $($variant,)+
+        }
+
+        impl Template {
+            pub const ALL: &'static [Template] = &[$(Template::$variant,)+];
+
+            /// The file name without extension, as in `MAIL_TEMPLATES_DIR`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Template::$variant => $file,)+
+                }
+            }
+
+            fn built_in(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Template::$variant => (
+                        include_str!(concat!("templates/", $file, ".txt")),
+                        include_str!(concat!("templates/", $file, ".html")),
+                    ),)+
+                }
+            }
+        }
+    };
+}
+
+templates! {
+    VerifyEmail => "verify_email",
+    AccountExists => "account_exists",
+    PasswordReset => "password_reset",
+    PasswordChanged => "password_changed",
+    MfaCode => "mfa_code",
+    MfaEnabled => "mfa_enabled",
+    MfaDisabled => "mfa_disabled",
+    AccountLocked => "account_locked",
+    EmailChangeConfirm => "email_change_confirm",
+    EmailChangeRequested => "email_change_requested",
+    EmailChanged => "email_changed",
+    EmailInUse => "email_in_use",
+    AccountDeleted => "account_deleted",
+    NewDeviceSignIn => "new_device_sign_in",
+    MfaRecoveryCodes => "mfa_recovery_codes",
+    MfaReset => "mfa_reset",
+    IdentityLinked => "identity_linked",
+    Welcome => "welcome",
 }
 
 impl Template {
-    fn sources(self) -> (&'static str, &'static str) {
-        match self {
-            Template::VerifyEmail => (
-                include_str!("templates/verify_email.txt"),
-                include_str!("templates/verify_email.html"),
-            ),
-            Template::AccountExists => (
-                include_str!("templates/account_exists.txt"),
-                include_str!("templates/account_exists.html"),
-            ),
-            Template::PasswordReset => (
-                include_str!("templates/password_reset.txt"),
-                include_str!("templates/password_reset.html"),
-            ),
-            Template::PasswordChanged => (
-                include_str!("templates/password_changed.txt"),
-                include_str!("templates/password_changed.html"),
-            ),
-            Template::MfaCode => (
-                include_str!("templates/mfa_code.txt"),
-                include_str!("templates/mfa_code.html"),
-            ),
-            Template::MfaEnabled => (
-                include_str!("templates/mfa_enabled.txt"),
-                include_str!("templates/mfa_enabled.html"),
-            ),
-            Template::MfaDisabled => (
-                include_str!("templates/mfa_disabled.txt"),
-                include_str!("templates/mfa_disabled.html"),
-            ),
-            Template::AccountLocked => (
-                include_str!("templates/account_locked.txt"),
-                include_str!("templates/account_locked.html"),
-            ),
-            Template::EmailChangeConfirm => (
-                include_str!("templates/email_change_confirm.txt"),
-                include_str!("templates/email_change_confirm.html"),
-            ),
-            Template::EmailChangeRequested => (
-                include_str!("templates/email_change_requested.txt"),
-                include_str!("templates/email_change_requested.html"),
-            ),
-            Template::EmailChanged => (
-                include_str!("templates/email_changed.txt"),
-                include_str!("templates/email_changed.html"),
-            ),
-            Template::EmailInUse => (
-                include_str!("templates/email_in_use.txt"),
-                include_str!("templates/email_in_use.html"),
-            ),
-            Template::AccountDeleted => (
-                include_str!("templates/account_deleted.txt"),
-                include_str!("templates/account_deleted.html"),
-            ),
-            Template::NewDeviceSignIn => (
-                include_str!("templates/new_device_sign_in.txt"),
-                include_str!("templates/new_device_sign_in.html"),
-            ),
-            Template::MfaRecoveryCodes => (
-                include_str!("templates/mfa_recovery_codes.txt"),
-                include_str!("templates/mfa_recovery_codes.html"),
-            ),
-            Template::MfaReset => (
-                include_str!("templates/mfa_reset.txt"),
-                include_str!("templates/mfa_reset.html"),
-            ),
-            Template::IdentityLinked => (
-                include_str!("templates/identity_linked.txt"),
-                include_str!("templates/identity_linked.html"),
-            ),
-            Template::Welcome => (
-                include_str!("templates/welcome.txt"),
-                include_str!("templates/welcome.html"),
-            ),
+    /// The variables the built-in template uses: the ones an override may use.
+    pub fn variables(self) -> Vec<&'static str> {
+        let (text, html) = self.built_in();
+        let mut vars = placeholders(text);
+        vars.extend(placeholders(html));
+        vars.sort_unstable();
+        vars.dedup();
+        vars
+    }
+}
+
+/// The `{{name}}` placeholders in `src`, in order of appearance.
+fn placeholders(src: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        out.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+/// The templates in use: the built-in ones, with those of `MAIL_TEMPLATES_DIR` in their place.
+#[derive(Debug, Clone, Default)]
+pub struct Templates {
+    overrides: HashMap<Template, (String, String)>,
+}
+
+impl Templates {
+    /// Reads `<name>.txt` and `<name>.html` of every template found in `dir`. Both files of a
+    /// template must be there (every mail has both parts), the text must start with
+    /// `Subject:`, and only the template's documented variables may be used, so a typo stops
+    /// the start instead of mailing users a literal `{{nmae}}`. Unknown files are refused too.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("MAIL_TEMPLATES_DIR={} cannot be read", dir.display()))?;
+        let mut problems = Vec::new();
+        for entry in entries {
+            let file = entry?.file_name().to_string_lossy().into_owned();
+            let known = file.rsplit_once('.').filter(|(stem, ext)| {
+                matches!(*ext, "txt" | "html") && Template::ALL.iter().any(|t| t.name() == *stem)
+            });
+            if known.is_none() && !file.starts_with('.') {
+                problems.push(format!(
+                    "{file}: not a template file; the names are <template>.txt and <template>.html with <template> one of {}",
+                    Template::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let mut overrides = HashMap::new();
+        for &template in Template::ALL {
+            let read = |ext: &str| {
+                let path = dir.join(format!("{}.{ext}", template.name()));
+                match std::fs::read_to_string(&path) {
+                    Ok(s) => Ok(Some(s)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(format!("{}: {e}", path.display())),
+                }
+            };
+            let (text, html) = match (read("txt"), read("html")) {
+                (Ok(None), Ok(None)) => continue,
+                (Ok(Some(text)), Ok(Some(html))) => (text, html),
+                (Err(e), _) | (_, Err(e)) => {
+                    problems.push(e);
+                    continue;
+                }
+                (Ok(_), Ok(_)) => {
+                    problems.push(format!(
+                        "{0}: give both {0}.txt and {0}.html (every mail has a text and an HTML part)",
+                        template.name()
+                    ));
+                    continue;
+                }
+            };
+            if !text.starts_with("Subject:") {
+                problems.push(format!(
+                    "{}.txt: the first line must be \"Subject: ...\"",
+                    template.name()
+                ));
+            }
+            let allowed = template.variables();
+            for (ext, src) in [("txt", &text), ("html", &html)] {
+                for var in placeholders(src) {
+                    if !allowed.contains(&var) {
+                        problems.push(format!(
+                            "{}.{ext}: unknown variable {{{{{var}}}}}; this template has {}",
+                            template.name(),
+                            allowed
+                                .iter()
+                                .map(|v| format!("{{{{{v}}}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+            }
+            overrides.insert(template, (text, html));
+        }
+        if problems.is_empty() {
+            Ok(Self { overrides })
+        } else {
+            anyhow::bail!("MAIL_TEMPLATES_DIR={}:\n  - {}", dir.display(), problems.join("\n  - "))
+        }
+    }
+
+    /// The templates replaced by files, by name (logged at start).
+    pub fn overridden(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.overrides.keys().map(|t| t.name()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    pub fn render(&self, template: Template, vars: &[(&str, &str)]) -> Rendered {
+        match self.overrides.get(&template) {
+            Some((text, html)) => render_sources(text, html, vars),
+            None => render(template, vars),
         }
     }
 }
@@ -115,8 +193,13 @@ pub fn mail_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// Renders a built-in template.
 pub fn render(template: Template, vars: &[(&str, &str)]) -> Rendered {
-    let (text_src, html_src) = template.sources();
+    let (text, html) = template.built_in();
+    render_sources(text, html, vars)
+}
+
+fn render_sources(text_src: &str, html_src: &str, vars: &[(&str, &str)]) -> Rendered {
     let text_full = substitute(text_src, vars, |v| v.to_string());
     let (subject, text) = match text_full.split_once('\n') {
         Some((first, rest)) if first.starts_with("Subject:") => (

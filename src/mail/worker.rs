@@ -1,8 +1,9 @@
 //! The outbox worker: claims one due mail by a short lease (so no transaction stays open across
 //! an SMTP conversation, and a crashed worker's mail is picked up again when the lease ends),
-//! sends it, deletes it; on a temporary failure keeps it with exponential backoff
-//! (30 s, 1 min, 2 min … capped at 1 h). Permanent failures (5xx, malformed address) are logged
-//! and dropped, since retrying cannot help.
+//! offers it to the providers ([`super::failover`]), deletes it once one accepted it; when none
+//! did, keeps it with exponential backoff (30 s, 1 min, 2 min … capped at 1 h). A permanent
+//! refusal (an invalid recipient) marks it failed with the provider's reason: retrying cannot
+//! help, and the row tells the operator why a user never got their mail.
 
 use super::{MailError, Mailer};
 use crate::clock::Clock;
@@ -28,7 +29,7 @@ pub enum Step {
     Idle,
     Sent,
     Retrying,
-    Dropped,
+    Failed,
 }
 
 pub fn backoff(attempts: i32) -> Duration {
@@ -68,13 +69,17 @@ impl OutboxWorker {
                 let next = self.clock.now() + backoff(mail.attempts);
                 self.store.outbox().reschedule(mail.id, next, &reason).await?;
                 tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, next_attempt_at = %next, %reason,
-                    "mail delivery failed, will retry; check SMTP_URL and that the SMTP server is reachable");
+                    "no mail provider took the mail, it stays in the outbox and is tried again then; check the settings of MAIL_PROVIDERS (SMTP_URL, SES_REGION and the AWS keys, SENDGRID_API_KEY) and that the providers are reachable");
                 Ok(Step::Retrying)
             }
             Err(MailError::Permanent(reason)) => {
-                self.store.outbox().delete(mail.id).await?;
-                tracing::error!(mail_id = %mail.id, %reason, "mail rejected permanently and dropped");
-                Ok(Step::Dropped)
+                self.store
+                    .outbox()
+                    .mark_failed(mail.id, self.clock.now(), &reason)
+                    .await?;
+                tracing::error!(mail_id = %mail.id, %reason,
+                    "mail refused for good (it is kept as failed, not retried; GET /api/admin/mail/failed lists such mails)");
+                Ok(Step::Failed)
             }
         }
     }
@@ -99,7 +104,7 @@ impl OutboxWorker {
 
     /// Runs until `shutdown` turns true; a mail being sent is finished first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(mailer = self.mailer.describe(), "outbox worker started");
+        tracing::info!("outbox worker started");
         loop {
             self.heartbeat.beat();
             if *shutdown.borrow() {

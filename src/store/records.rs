@@ -223,6 +223,19 @@ pub struct OutboxMail {
     pub attempts: i32,
 }
 
+/// A mail a provider refused for good (its bodies are gone; see `Outbox::mark_failed`).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct FailedMail {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub failed_at: DateTime<Utc>,
+    pub attempts: i32,
+    /// The provider and its words, such as `sendgrid: 400 Bad Request: Does not contain a valid address.`
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct AuditEvent {
     pub id: Uuid,

@@ -195,7 +195,7 @@ async fn a_public_deployment_without_smtp_does_not_start(_backend: Backend) {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("SMTP_URL is unset") && stderr.contains("MAIL_LOG_ONLY"),
+        stderr.contains("no mail provider is set") && stderr.contains("SMTP_URL") && stderr.contains("MAIL_LOG_ONLY"),
         "{stderr}"
     );
     let out = run(&[("MAIL_LOG_ONLY", "true")]);

@@ -6,7 +6,7 @@ use crate::auth::one_time;
 use crate::auth::secrets::{hmac_hex, NumericCode};
 use crate::auth::services::Services;
 use crate::error::{Error, ErrorCode, Result};
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{TokenPurpose, UserRecord};
 use rand::rngs::OsRng;
 use rand::Rng;
@@ -55,7 +55,7 @@ pub async fn send_email_code(state: &Services, user: &UserRecord, purpose: Token
     one_time::issue(state, user.id, purpose, hash, None).await?;
     let name = user.first_name.clone().unwrap_or_default();
     let minutes = EMAIL_CODE_TTL.num_minutes().to_string();
-    let mail = render(
+    let mail = state.outbox.render(
         Template::MfaCode,
         &[
             ("app", &state.config.app_name),

@@ -9,7 +9,7 @@ use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::{Error, ErrorCode, Result};
-use crate::mail::templates::{render, Template};
+use crate::mail::templates::Template;
 use crate::store::{NewMfaFactor, StoreError, TokenPurpose, UserRecord};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -286,7 +286,7 @@ pub async fn regenerate_recovery_codes(
 async fn notify(state: &Services, user: &UserRecord, template: Template, method: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
-    let mail = render(
+    let mail = state.outbox.render(
         template,
         &[
             ("app", &state.config.app_name),

@@ -10,7 +10,7 @@ use crate::audit::{self, EventKind, Outcome};
 use crate::client::ClientInfo;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
-use crate::mail::templates::{mail_time, render, Template};
+use crate::mail::templates::{mail_time, Template};
 use crate::mail::Outbox;
 use crate::store::{Store, UserRecord};
 use serde_json::json;
@@ -46,7 +46,7 @@ pub async fn reset(
     super::remove_factors(store, user.id, now).await?;
     let sessions_revoked = store.sessions().revoke_all_of_user(user.id, None, now).await?;
     let name = user.first_name.clone().unwrap_or_default();
-    let mail = render(
+    let mail = outbox.render(
         Template::MfaReset,
         &[("app", app_name), ("name", &name), ("when", &mail_time(now))],
     );

@@ -259,7 +259,7 @@ async fn find_or_create_user(state: &Services, provider: &str, profile: &Provide
 async fn notify_linked(state: &Services, user: &UserRecord, provider: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
-    let mail = crate::mail::templates::render(
+    let mail = state.outbox.render(
         crate::mail::templates::Template::IdentityLinked,
         &[
             ("app", &state.config.app_name),
