@@ -15,6 +15,8 @@ use url::Url;
 mod load;
 mod load_lists;
 mod mail;
+#[cfg(test)]
+mod mail_tests;
 mod providers;
 
 pub use mail::{AwsCredentialSource, MailDelivery, MailProviderKind, SendGridSettings, SesSettings};

@@ -8,6 +8,7 @@
 //! parameter gets its own entry in one 422.
 
 mod audit;
+mod mail;
 mod users;
 
 use crate::app::AppState;
@@ -22,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    users::router().merge(audit::router())
+    users::router().merge(audit::router()).merge(mail::router())
 }
 
 /// A permission a route needs.

@@ -258,4 +258,67 @@ mod tests {
         assert!(!r.text.contains("{{"), "unreplaced placeholder in {}", r.text);
         assert!(!r.html.contains("{{"), "unreplaced placeholder in {}", r.html);
     }
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in files {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn an_override_replaces_the_built_in_template_and_escapes_html() {
+        let dir = dir_with(&[
+            (
+                "welcome.txt",
+                "Subject: Hello from {{app}}\n\nHi {{name}}, welcome ({{email}}).",
+            ),
+            ("welcome.html", "<p>Hi {{name}}</p>"),
+        ]);
+        let templates = Templates::load(dir.path()).unwrap();
+        assert_eq!(templates.overridden(), vec!["welcome"]);
+        let r = templates.render(
+            Template::Welcome,
+            &[("app", "Acme"), ("name", "<b>"), ("email", "a@b.c")],
+        );
+        assert_eq!(r.subject, "Hello from Acme");
+        assert_eq!(r.text, "Hi <b>, welcome (a@b.c).");
+        assert_eq!(r.html, "<p>Hi &lt;b&gt;</p>");
+        let built_in = templates.render(Template::PasswordChanged, &[("app", "Acme")]);
+        assert!(built_in.subject.contains("Acme"), "others stay built in");
+    }
+
+    #[test]
+    fn mistakes_in_overrides_stop_the_start_with_every_problem_named() {
+        let dir = dir_with(&[
+            ("welcome.txt", "Hi {{nmae}}"),
+            ("welcome.html", "<p>{{name}}</p>"),
+            ("password_reset.txt", "Subject: x\n{{link}}"),
+            ("verify-email.txt", "Subject: typo in the file name"),
+        ]);
+        let text = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            text.contains("welcome.txt: the first line must be \"Subject: ...\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("welcome.txt: unknown variable {{nmae}}; this template has {{app}}, {{email}}, {{name}}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("password_reset: give both password_reset.txt and password_reset.html"),
+            "{text}"
+        );
+        assert!(text.contains("verify-email.txt: not a template file"), "{text}");
+    }
+
+    #[test]
+    fn every_template_offers_its_variables() {
+        assert_eq!(
+            Template::VerifyEmail.variables(),
+            ["app", "code", "code_minutes", "link", "link_hours", "name"]
+        );
+        assert!(Template::ALL.iter().all(|t| !t.variables().is_empty()));
+    }
 }

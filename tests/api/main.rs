@@ -20,6 +20,7 @@ mod instances;
 mod legacy_hashes;
 mod lockout;
 mod login;
+mod mail_providers;
 mod metrics;
 mod mfa_enrol;
 mod mfa_login;

@@ -14,17 +14,6 @@ use serde_json::json;
 
 const EMAIL: &str = "rahim@example.com";
 
-/// Polls `done` every few milliseconds until it holds; fails after about ten seconds.
-async fn eventually(what: &str, done: impl AsyncFn() -> bool) {
-    for _ in 0..1000 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// Mails the worker has given back after `attempts` failed attempts (lease released, error kept).
 async fn failed_after(app: &TestApp, attempts: i64) -> i64 {
     let sql = format!(

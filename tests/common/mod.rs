@@ -7,6 +7,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod instances;
+pub mod mail_apis;
 pub mod oidc;
 pub mod smtp;
 pub mod social;
@@ -30,6 +31,19 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// Polls `done` every few milliseconds until it holds; fails after about ten seconds. For
+/// events in other tasks (a worker storing its outcome, a stand-in receiving a request), never
+/// for time to pass: time moves with [`TestApp::advance`].
+pub async fn eventually(what: &str, done: impl AsyncFn() -> bool) {
+    for _ in 0..1000 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
 }
 
 /// Runs a test body once per backend: `both!(name);` after `async fn name(backend: Backend)`.

@@ -8,6 +8,20 @@ use super::{Backend, TestApp};
 
 /// The single `BIGINT` (e.g. `COUNT(*)`) a statement returns.
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    value(app, sql).await
+}
+
+/// The single `TEXT` a statement returns.
+pub async fn text(app: &TestApp, sql: &str) -> String {
+    value(app, sql).await
+}
+
+async fn value<T>(app: &TestApp, sql: &str) -> T
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
