@@ -321,4 +321,14 @@ mod tests {
         );
         assert!(Template::ALL.iter().all(|t| !t.variables().is_empty()));
     }
+
+    #[test]
+    fn the_readme_lists_every_template_with_its_variables() {
+        let readme = include_str!("../../README.md");
+        for &t in Template::ALL {
+            let vars: Vec<String> = t.variables().iter().map(|v| format!("`{{{{{v}}}}}`")).collect();
+            let row = format!("| `{}` | {} |", t.name(), vars.join(", "));
+            assert!(readme.contains(&row), "README's template table lacks the row {row}");
+        }
+    }
 }
