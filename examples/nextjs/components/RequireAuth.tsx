@@ -6,16 +6,16 @@ import { useAuth } from '@/lib/auth';
 
 /** Renders its children for a signed-in user; sends anyone else to /login. */
 export function RequireAuth({ children }: { children: ReactNode }) {
-  const { status, endReason } = useAuth();
+  const { status, leaving } = useAuth();
   const router = useRouter();
   const pathname = usePathname();
 
   useEffect(() => {
-    // After an auto-logout, authFetch has already sent the user to /login with the reason.
-    if (status === 'signed-out' && !endReason) {
+    // After a logout or an auto-logout the provider is already on its way to /login.
+    if (status === 'signed-out' && !leaving()) {
       router.replace(`/login?next=${encodeURIComponent(pathname)}`);
     }
-  }, [status, endReason, pathname, router]);
+  }, [status, leaving, pathname, router]);
 
   if (status !== 'signed-in') {
     return (

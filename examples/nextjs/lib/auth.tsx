@@ -76,6 +76,8 @@ interface AuthContextValue {
   hasPermission(permission: string): boolean;
   /** Set when the session ended by itself (refresh refused); cleared by the next sign-in. */
   endReason: EndReason | null;
+  /** True while the provider itself is sending the user to /login (logout, auto-logout). */
+  leaving(): boolean;
 }
 
 const AuthContext = createContext<AuthContextValue | null>(null);
@@ -126,6 +128,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const inFlight = useRef<Promise<RefreshOutcome> | null>(null);
   // Set by the refresh timer's closure; defined below once the callbacks exist.
   const silentRefresh = useRef<() => void>(() => {});
+  // Set while the provider sends the user to /login, so protected pages do not redirect too.
+  const toLogin = useRef(false);
+  useEffect(() => {
+    if (pathname === '/login') toLogin.current = false;
+  }, [pathname]);
 
   const clearTimer = () => {
     if (timer.current) clearTimeout(timer.current);
@@ -150,6 +157,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   /** Drop the session and send the user to /login (seed 002's auto-logout). */
   const endSession = useCallback(() => {
+    toLogin.current = true;
     forget();
     setEndReason('session_ended');
     const here = pathRef.current;
@@ -352,6 +360,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         });
       }
     } finally {
+      toLogin.current = true;
       forget();
       setEndReason(null);
       router.replace('/login');
@@ -371,6 +380,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       authFetch,
       reloadUser,
       hasPermission: (p: string) => !!claims?.permissions?.includes(p),
+      leaving: () => toLogin.current,
     }),
     [status, user, claims, endReason, login, completeMfa, sendMfaCode, logout, authFetch, reloadUser],
   );

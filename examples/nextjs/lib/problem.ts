@@ -32,7 +32,7 @@ export async function readProblem(r: Response): Promise<GatehouseError> {
   const fields: Record<string, string> = {};
   if (Array.isArray(body.errors)) {
     for (const e of body.errors as FieldError[]) {
-      if (e && typeof e.field === 'string' && !(e.field in fields)) fields[e.field] = e.message;
+      if (e && typeof e.field === 'string' && !(e.field in fields)) fields[e.field] = sentence(e.message);
     }
   }
   const message =
@@ -40,5 +40,10 @@ export async function readProblem(r: Response): Promise<GatehouseError> {
     (typeof body.title === 'string' && body.title) ||
     `The server answered ${r.status}.`;
   const code = typeof body.code === 'string' ? body.code : `http_${r.status}`;
-  return new GatehouseError(r.status, code, message, fields);
+  return new GatehouseError(r.status, code, sentence(message), fields);
+}
+
+/** gatehouse's messages start in lower case; shown alone, they read better as a sentence. */
+export function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }

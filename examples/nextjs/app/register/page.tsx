@@ -53,7 +53,7 @@ export default function RegisterPage() {
       }
       const p = await readProblem(r);
       setFieldErrors(p.fields);
-      setError(Object.keys(p.fields).length ? 'Please correct the fields marked below.' : p.message);
+      setError(Object.keys(p.fields).length ? 'Please correct the fields marked above.' : p.message);
     } catch {
       setError('Could not reach the server. Try again.');
     } finally {
