@@ -359,6 +359,7 @@ describe('Next.js example', () => {
       await submitLogin(page, person.email, person.password);
       const browserToken = (await (await loginAnswer).json()).access_token;
       await page.waitForURL(`${url}/dashboard`);
+      await page.getByTestId('sessions').waitFor(); // the page's own first calls are done
       const browserSid = claimsOf(browserToken).sid;
 
       // From another device: list the sessions and end the browser's.
@@ -430,6 +431,7 @@ describe('Next.js example with 30-second access tokens', () => {
       assert.ok(first.expires_in >= TTL - 1 && first.expires_in <= TTL, `expires_in ${first.expires_in}`);
       await page.waitForURL(`${url}/dashboard`);
       await page.getByTestId('profile-email').waitFor();
+      await page.getByTestId('sessions').waitFor(); // the page's own first calls are done
       // Stop the page's clock; from here on only the test moves it.
       await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 50);
       const calls = recordCalls(page);
