@@ -27,6 +27,8 @@ pub struct AppState {
     /// `AUDIT_RETENTION_DAYS` / `AUDIT_EXPORT_PATH`: run at start and hourly by the
     /// [`Application`]; `sweep()` runs one now.
     pub audit_retention: crate::audit::retention::AuditRetention,
+    /// `SENTRY_DSN`: this application's Sentry client; `None` reports nothing.
+    pub error_reporter: Option<crate::telemetry::error_reporting::ErrorReporter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -111,6 +113,10 @@ impl AppState {
         )
         .forgetting_login_failures_after(config.lockout.duration);
         audit_retention.check_export_path()?;
+        let error_reporter = config
+            .error_reporting
+            .as_ref()
+            .and_then(crate::telemetry::error_reporting::ErrorReporter::new);
         let services = Services {
             metrics,
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
@@ -134,6 +140,7 @@ impl AppState {
             AppState {
                 services,
                 audit_retention,
+                error_reporter,
             },
             mailer,
         ))
@@ -205,6 +212,10 @@ impl Application {
         let _ = worker.await;
         let _ = retention.await;
         let _ = key_refresh.await;
+        if let Some(reporter) = self.state.error_reporter.clone() {
+            // Reports still queued leave before the process does.
+            let _ = tokio::task::spawn_blocking(move || reporter.flush(std::time::Duration::from_secs(5))).await;
+        }
         Ok(())
     }
 }

@@ -114,7 +114,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    gatehouse::telemetry::init(config.log_format);
+    gatehouse::telemetry::init(config.log_format, config.error_reporting.is_some());
     if let Ok(path) = dotenv {
         tracing::info!(path = %path.display(), "read settings from .env");
     }
@@ -182,6 +182,10 @@ async fn healthcheck(url: Option<String>) -> std::process::ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(?config, "starting gatehouse");
     let app = Application::build(config, Dependencies::default()).await?;
+    if let Some(reporter) = &app.state().error_reporter {
+        reporter.bind_to_process();
+        tracing::info!("reporting internal errors to Sentry (SENTRY_DSN)");
+    }
     tracing::info!(address = %app.local_addr(), database = app.state().store.backend(), "gatehouse is listening");
     app.run_until(shutdown_signal()).await
 }

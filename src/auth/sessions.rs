@@ -135,6 +135,12 @@ pub(crate) fn pair(
         user_id: user.id,
         session_id,
         role: user.role.clone(),
+        permissions: state
+            .config
+            .roles
+            .get(&user.role)
+            .map(|d| d.permissions.iter().map(|p| p.as_str().to_string()).collect())
+            .unwrap_or_default(),
         amr: amr.to_vec(),
         auth_time,
         issued_at,

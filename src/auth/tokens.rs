@@ -26,6 +26,10 @@ pub struct AccessClaims {
     /// The session (login) this token belongs to.
     pub sid: String,
     pub role: String,
+    /// What the role may do (`ROLE_PERMISSIONS`), so an app's own API can check a permission
+    /// from the verified token alone instead of mapping role names itself.
+    #[serde(default)]
+    pub permissions: Vec<String>,
     /// RFC 8176 authentication method references, e.g. `["pwd"]`, `["pwd", "otp"]`.
     pub amr: Vec<String>,
     /// Whether a second factor was used (seed 002's `mfa` claim).
@@ -78,6 +82,7 @@ pub struct AccessTokenSpec {
     pub user_id: Uuid,
     pub session_id: Uuid,
     pub role: String,
+    pub permissions: Vec<String>,
     pub amr: Vec<String>,
     pub auth_time: DateTime<Utc>,
     pub issued_at: DateTime<Utc>,
@@ -108,6 +113,7 @@ impl TokenIssuer {
             sub: spec.user_id.to_string(),
             sid: spec.session_id.to_string(),
             role: spec.role.clone(),
+            permissions: spec.permissions.clone(),
             // `mfa` is in `amr` exactly when two different factors were used (see auth::mfa).
             mfa: spec.amr.iter().any(|m| m == "mfa"),
             amr: spec.amr.clone(),

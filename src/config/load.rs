@@ -272,6 +272,7 @@ impl Config {
                     (v.len() >= 16 && !v.contains(char::is_whitespace)).then(|| v.to_string())
                 })
                 .map(SecretString::from),
+            error_reporting: super::error_reporting::error_reporting(&mut r),
         };
         if config.refresh_token_cookie && !config.cookies_are_secure() && !config.is_loopback() {
             r.problems.push(

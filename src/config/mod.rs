@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use url::Url;
 
+mod error_reporting;
 mod load;
 mod load_lists;
 mod mail;
@@ -19,6 +20,7 @@ mod mail;
 mod mail_tests;
 mod providers;
 
+pub use error_reporting::ErrorReporting;
 pub use mail::{AwsCredentialSource, MailDelivery, MailProviderKind, SendGridSettings, SesSettings};
 #[cfg(test)]
 mod tests;
@@ -145,6 +147,8 @@ pub struct Config {
     /// `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. Unset, it is
     /// open, so it must only be reachable from the internal network.
     pub metrics_token: Option<SecretString>,
+    /// `SENTRY_DSN` and its companions: where internal errors are reported. Unset: nowhere.
+    pub error_reporting: Option<ErrorReporting>,
 }
 
 /// A plain OAuth 2.0 provider with its own profile API (GitHub, Facebook). The two base URLs are
@@ -242,6 +246,7 @@ impl Default for Config {
             http_header_timeout: Duration::seconds(10),
             http_request_timeout: Duration::seconds(30),
             metrics_token: None,
+            error_reporting: None,
         }
     }
 }

@@ -1,13 +1,35 @@
 //! Cross-cutting layers: security headers on every answer, and the one place where internal
-//! errors are logged (with the request id, which is also put into the problem body).
+//! errors are logged (with the request id, which is also put into the problem body) — and so
+//! reported, when `SENTRY_DSN` is set.
 
 use crate::error::{InternalCause, Problem};
-use axum::extract::Request;
+use crate::telemetry::error_reporting::{tag_request, ALREADY_REPORTED};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Logs a 500's full cause chain once and returns the problem with the request id filled in.
+/// Marks the 500 made from a panic: the panic hook has reported it with its stack already.
+#[derive(Clone, Copy)]
+pub struct Panicked;
+
+/// The answer to a handler that panicked: a plain 500 problem (with the request id, added by
+/// [`log_internal_errors`]) instead of a dropped connection.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    let mut response =
+        crate::error::Error::Internal(anyhow::anyhow!("the handler panicked: {message}")).into_response();
+    response.extensions_mut().insert(Panicked);
+    response
+}
+
+/// Logs a 5xx once — a 500's full cause chain — and returns the problem with the request id
+/// filled in. Error logs are what Sentry reports, so every 5xx reaches it, tagged with the
+/// request's method, route template and request id.
 pub async fn log_internal_errors(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
@@ -16,9 +38,21 @@ pub async fn log_internal_errors(request: Request, next: Next) -> Response {
         .map(str::to_string);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    tag_request(method.as_str(), route.as_deref(), request_id.as_deref());
     let mut response = next.run(request).await;
+    let request_id_shown = request_id.as_deref().unwrap_or("-");
+    let route_shown = route.as_deref().unwrap_or("-");
     if let Some(InternalCause(cause)) = response.extensions_mut().remove::<InternalCause>() {
-        tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %method, %path, error = %format!("{cause:#}"), "request failed");
+        let error = format!("{cause:#}");
+        if response.extensions().get::<Panicked>().is_some() {
+            tracing::error!(target: ALREADY_REPORTED, request_id = request_id_shown, %method, %path, route = route_shown, %error, "request failed");
+        } else {
+            tracing::error!(request_id = request_id_shown, %method, %path, route = route_shown, %error, "request failed");
+        }
         if let Some(mut problem) = response.extensions_mut().remove::<Problem>() {
             problem.request_id = request_id;
             let status = response.status();
@@ -30,6 +64,10 @@ pub async fn log_internal_errors(request: Request, next: Next) -> Response {
             }
             return fresh.into_response();
         }
+    } else if response.status().is_server_error() {
+        // A 5xx the handler meant (a provider or the database unavailable): no cause chain.
+        let problem = response.extensions().get::<Problem>().map(|p| p.code.clone());
+        tracing::error!(request_id = request_id_shown, %method, %path, route = route_shown, status = response.status().as_u16(), problem = problem.as_deref().unwrap_or("-"), "request answered a server error");
     }
     response
 }

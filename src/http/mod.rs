@@ -28,7 +28,7 @@ use axum::response::IntoResponse;
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -137,7 +137,9 @@ pub fn router(state: AppState) -> Router {
         .to_std()
         .unwrap_or(std::time::Duration::from_secs(30));
     let request_id = HeaderName::from_static("x-request-id");
-    api.merge(pages::router())
+    let reporter = state.error_reporter.clone();
+    let router = api
+        .merge(pages::router())
         .merge(docs)
         .merge(redoc::router())
         .fallback(|| async {
@@ -152,6 +154,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             client_ip::client_ip,
         ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
         .layer(axum::middleware::from_fn(middleware::log_internal_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -162,7 +167,25 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(cors(&state.config.cors_allowed_origins))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .with_state(state)
+        // A 5xx is logged (and reported) once, with its cause, by `log_internal_errors`.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    match reporter {
+        // Outermost, so the whole request — its tags, error logs and a panic — runs in its hub.
+        Some(reporter) => router
+            .layer(sentry::integrations::tower::SentryHttpLayer::new())
+            .layer(sentry::integrations::tower::SentryLayer::new(RequestHub(reporter))),
+        None => router,
+    }
+    .with_state(state)
+}
+
+/// Gives each request a hub of its own, made from the application's Sentry client.
+#[derive(Clone)]
+struct RequestHub(crate::telemetry::error_reporting::ErrorReporter);
+
+impl<R> sentry::integrations::tower::HubProvider<std::sync::Arc<sentry::Hub>, R> for RequestHub {
+    fn hub(&self, _request: &R) -> std::sync::Arc<sentry::Hub> {
+        self.0.request_hub()
+    }
 }

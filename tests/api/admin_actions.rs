@@ -125,6 +125,7 @@ async fn a_role_change_is_audited_and_ends_the_sessions(backend: Backend) {
     expect_problem(app.me(&target.tokens.access).await, 401, "session_revoked").await;
     let fresh = account_login(&app, &target.email).await;
     assert_eq!(claims(&fresh)["role"], "moderator");
+    assert_eq!(claims(&fresh)["permissions"], json!(["audit:read", "users:read"]));
     assert_eq!(admin_get(&app, "/api/admin/users", &fresh).await.status(), 200);
 
     let events = audit(&app, token, &format!("type=role_changed&user_id={}", target.id)).await;

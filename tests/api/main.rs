@@ -14,6 +14,7 @@ mod audit_trail;
 mod cookie_mode;
 mod cors;
 mod email_change;
+mod error_reporting;
 mod foundation_flow;
 mod import;
 mod instances;

@@ -16,12 +16,19 @@ pub fn claims(jwt: &str) -> Value {
 
 async fn a_custom_role_set_names_new_users_and_their_tokens(backend: Backend) {
     let app = TestApp::spawn_configured(backend, |c| {
-        c.roles = Roles::from_settings(Some("analyst,reviewer"), Some("reviewer=drafts:commit"), None).unwrap();
+        c.roles = Roles::from_settings(
+            Some("analyst,reviewer"),
+            Some("analyst=drafts:write;reviewer=drafts:write,drafts:commit"),
+            None,
+        )
+        .unwrap();
     })
     .await;
     let tokens = app.signed_in("analyst@example.com").await;
     let c = claims(&tokens.access);
     assert_eq!(c["role"], "analyst", "{c}");
+    // An app's own API checks permissions from the token alone.
+    assert_eq!(c["permissions"], serde_json::json!(["drafts:write"]));
     assert_eq!(c["amr"], serde_json::json!(["pwd"]));
     assert_eq!(c["mfa"], false);
     let me: Value = app.me(&tokens.access).await.json().await.unwrap();
@@ -37,6 +44,8 @@ async fn the_default_role_set_gives_user(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let tokens = app.signed_in("rahim@example.com").await;
     assert_eq!(claims(&tokens.access)["role"], "user");
+    // `user` holds no permission by default.
+    assert_eq!(claims(&tokens.access)["permissions"], serde_json::json!([]));
 }
 
 async fn default_role_picks_the_role_of_new_users(backend: Backend) {

@@ -9,6 +9,7 @@
 pub mod instances;
 pub mod mail_apis;
 pub mod oidc;
+pub mod sentry_standin;
 pub mod smtp;
 pub mod social;
 pub mod sql;
@@ -80,11 +81,19 @@ pub fn postgres_available() -> bool {
     }
 }
 
+/// The subscriber `main` installs: logs with `TEST_LOG` set, and always the Sentry layer, which
+/// reports only for an app whose config has a DSN (sentry.rs), through that app's own client.
 fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            gatehouse::telemetry::init(gatehouse::config::LogFormat::Pretty);
+            gatehouse::telemetry::init(gatehouse::config::LogFormat::Pretty, true);
+        } else {
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::util::SubscriberInitExt;
+            let _ = tracing_subscriber::registry()
+                .with(gatehouse::telemetry::error_reporting::tracing_layer())
+                .try_init();
         }
     });
 }

@@ -16,6 +16,22 @@ pub async fn text(app: &TestApp, sql: &str) -> String {
     value(app, sql).await
 }
 
+/// Runs a statement that returns nothing (to break the database under a running app).
+pub async fn execute(app: &TestApp, sql: &str) {
+    match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
 async fn value<T>(app: &TestApp, sql: &str) -> T
 where
     T: Send + Unpin,
