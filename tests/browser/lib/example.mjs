@@ -19,7 +19,7 @@ export async function exampleGatehouseEnv() {
   const env = {};
   for (const line of text.split('\n')) {
     const m = line.match(/^\s*([A-Z0-9_]+)=(.*)$/);
-    if (m) env[m[1]] = m[2].trim();
+    if (m) env[m[1]] = m[2].trim().replace(/^'(.*)'$|^"(.*)"$/, '$1$2');
   }
   return env;
 }
