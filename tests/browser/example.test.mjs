@@ -310,6 +310,8 @@ describe('Next.js example', () => {
       );
       assert.equal(await row.getAttribute('data-status'), 'draft');
       await screenshot(a.page, 'example-drafts');
+      await a.page.setViewportSize({ width: 390, height: 844 }); // a phone
+      await screenshot(a.page, 'example-drafts-phone');
     } finally {
       await a.context.close();
     }

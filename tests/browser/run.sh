@@ -6,7 +6,8 @@
 #                   this script builds no Rust: build it first (cargo build)
 #   CHROMIUM_PATH   default /usr/bin/chromium (installed with apt-get when missing)
 #   SKIP_EXAMPLE_BUILD=1   reuse an existing examples/nextjs/.next build
-#   Any arguments are passed to `node --test` instead of the test files (e.g. a single file).
+#   Arguments: test files to run instead of all (./example.test.mjs), and node --test
+#   options as --option=value (--test-name-pattern='wrong password').
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -60,15 +61,16 @@ fi
 
 log "browser tests (gatehouse: $GATEHOUSE_BIN, chromium: $("$CHROMIUM_PATH" --version 2>/dev/null || echo "$CHROMIUM_PATH"))"
 cd "$here"
-if [ $# -gt 0 ]; then
-  files=("$@")
-else
-  files=(./*.test.mjs)
-fi
+# Arguments: test files, and node --test options written --option=value.
+files=() opts=()
+for arg in "$@"; do
+  case "$arg" in -*) opts+=("$arg") ;; *) files+=("$arg") ;; esac
+done
+[ ${#files[@]} -gt 0 ] || files=(./*.test.mjs)
 out=$(mktemp)
 set +e
 # One file at a time: the example's build fixes gatehouse's port, and the machine is small.
-timeout 900 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" 2>&1 | tee "$out"
+timeout 900 node --test --test-concurrency=1 --test-reporter=spec ${opts[@]+"${opts[@]}"} "${files[@]}" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -E '^ℹ pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
