@@ -151,10 +151,17 @@ pub(crate) fn pair(
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
-        expires_in: (issued_at + ttl - now).num_seconds().max(0),
+        expires_in: seconds_left(issued_at + ttl, now),
         refresh_token: refresh.expose().to_string(),
-        refresh_expires_in: (refresh_expires_at - now).num_seconds().max(0),
+        refresh_expires_in: seconds_left(refresh_expires_at, now),
     })
+}
+
+/// Whole seconds until `end`, rounded up: a token issued a few milliseconds ago with a 900 s
+/// lifetime says 900, not 899 (and a cookie's `Max-Age` matches the refresh lifetime).
+fn seconds_left(end: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let ms = (end - now).num_milliseconds().max(0);
+    (ms + 999) / 1000
 }
 
 fn successor_of(state: &Services, presented: &OpaqueToken) -> OpaqueToken {
@@ -335,6 +342,47 @@ pub async fn authenticate(state: &Services, bearer: &str) -> Result<AuthUser> {
             "this session has ended; sign in again",
         )),
     }
+}
+
+/// What ending a session that is not the caller's (or not live) answers: the same as a missing
+/// one, so session ids of other users cannot be probed.
+pub fn session_not_found() -> Error {
+    Error::new(
+        ErrorCode::SessionNotFound,
+        "no live session with this id belongs to you",
+    )
+}
+
+/// Ends one of the caller's own sessions (another device, or this one), audited.
+pub async fn end_own(state: &Services, user: &AuthUser, id: Uuid, client: &ClientInfo) -> Result<()> {
+    let now = state.now();
+    match state.store.sessions().by_id(id).await? {
+        Some(s) if s.user_id == user.user_id && s.revoked_at.is_none() => {
+            state.store.sessions().revoke(id, now).await?;
+            audit::Event {
+                kind: EventKind::SessionRevoked,
+                user_id: Some(user.user_id),
+                client,
+                outcome: Outcome::Success,
+                details: json!({ "session_id": id }),
+            }
+            .record(state.store.as_ref(), now)
+            .await;
+            Ok(())
+        }
+        _ => Err(session_not_found()),
+    }
+}
+
+/// Ends every live session of the caller except the current one ("sign out everywhere else").
+pub async fn end_others(state: &Services, user: &AuthUser, client: &ClientInfo) -> Result<usize> {
+    let live = state.store.sessions().live(user.user_id, state.now()).await?;
+    let mut ended = 0;
+    for s in live.into_iter().filter(|s| s.id != user.session_id) {
+        end_own(state, user, s.id, client).await?;
+        ended += 1;
+    }
+    Ok(ended)
 }
 
 /// Ends the caller's session and its refresh family.

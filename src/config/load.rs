@@ -67,7 +67,7 @@ impl Config {
             r.problems.extend(problems);
             Roles::default()
         });
-        let config = Config {
+        let mut config = Config {
             database_url: SecretString::from(database_url),
             database_max_connections: r.parse(
                 "DATABASE_MAX_CONNECTIONS",
@@ -273,7 +273,9 @@ impl Config {
                 })
                 .map(SecretString::from),
             error_reporting: super::error_reporting::error_reporting(&mut r),
+            ui: super::ui::UiSettings::default(),
         };
+        config.ui = super::ui::ui_settings(&mut r, &config.cors_allowed_origins);
         if config.refresh_token_cookie && !config.cookies_are_secure() && !config.is_loopback() {
             r.problems.push(
                 "REFRESH_TOKEN_COOKIE=true needs an https PUBLIC_URL (a refresh token must not travel in clear text); plain http is accepted only for localhost".into(),

@@ -19,9 +19,11 @@ mod mail;
 #[cfg(test)]
 mod mail_tests;
 mod providers;
+mod ui;
 
 pub use error_reporting::ErrorReporting;
 pub use mail::{AwsCredentialSource, MailDelivery, MailProviderKind, SendGridSettings, SesSettings};
+pub use ui::UiSettings;
 #[cfg(test)]
 mod tests;
 
@@ -149,6 +151,8 @@ pub struct Config {
     pub metrics_token: Option<SecretString>,
     /// `SENTRY_DSN` and its companions: where internal errors are reported. Unset: nowhere.
     pub error_reporting: Option<ErrorReporting>,
+    /// The hosted pages' branding and `return_to` allow-list.
+    pub ui: UiSettings,
 }
 
 /// A plain OAuth 2.0 provider with its own profile API (GitHub, Facebook). The two base URLs are
@@ -247,6 +251,7 @@ impl Default for Config {
             http_request_timeout: Duration::seconds(30),
             metrics_token: None,
             error_reporting: None,
+            ui: UiSettings::default(),
         }
     }
 }

@@ -104,7 +104,7 @@ pub struct MessageResponse {
 
 impl RegisterRequest {
     /// `domain_error` is the verdict of the email domain check, listed with the other fields.
-    fn parse(self, state: &AppState, domain_error: Option<FieldError>) -> Result<Registration> {
+    pub(crate) fn parse(self, state: &AppState, domain_error: Option<FieldError>) -> Result<Registration> {
         let today = state.now().date_naive();
         let cfg = &state.config;
         let mut f = Fields::default();

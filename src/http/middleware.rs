@@ -94,7 +94,10 @@ pub async fn security_headers(https: bool, request: Request, next: Next) -> Resp
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // The hosted pages send `same-origin` instead: a form's POST must carry its `Origin`.
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     if https {

@@ -19,6 +19,7 @@ pub mod redoc;
 pub mod refresh;
 pub mod sessions;
 pub mod token;
+pub mod ui;
 
 use crate::app::AppState;
 use crate::error::{Error, ErrorCode};
@@ -140,6 +141,7 @@ pub fn router(state: AppState) -> Router {
     let reporter = state.error_reporter.clone();
     let router = api
         .merge(pages::router())
+        .merge(ui::router())
         .merge(docs)
         .merge(redoc::router())
         .fallback(|| async {

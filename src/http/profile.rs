@@ -57,7 +57,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Option
 }
 
 impl UpdateProfileRequest {
-    fn parse(self, state: &AppState) -> Result<ProfileUpdate> {
+    pub(crate) fn parse(self, state: &AppState) -> Result<ProfileUpdate> {
         let today = state.now().date_naive();
         let min_age = state.config.min_age;
         let mut f = Fields::default();

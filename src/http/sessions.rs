@@ -1,14 +1,12 @@
 //! `/api/auth/sessions`: the signed-in user's logins (devices), and ending one of them.
 
 use crate::app::AppState;
-use crate::audit::{self, EventKind, Outcome};
-use crate::auth::sessions::AuthUser;
+use crate::auth::sessions::{self, AuthUser};
 use crate::client::ClientInfo;
-use crate::error::{Error, ErrorCode, Problem, Result};
+use crate::error::{Problem, Result};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -46,23 +44,26 @@ pub struct SessionView {
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<SessionView>>> {
+    Ok(axum::Json(views(&state, &user).await?))
+}
+
+/// The caller's live sessions as the API and the account page show them.
+pub(crate) async fn views(state: &AppState, user: &AuthUser) -> Result<Vec<SessionView>> {
     let sessions = state.store.sessions().live(user.user_id, state.now()).await?;
-    Ok(axum::Json(
-        sessions
-            .into_iter()
-            .map(|s| SessionView {
-                current: s.id == user.session_id,
-                amr: serde_json::from_str(&s.amr).unwrap_or_default(),
-                id: s.id,
-                device: crate::auth::devices::label(s.user_agent.as_deref()),
-                user_agent: s.user_agent,
-                ip: s.ip,
-                created_at: s.created_at,
-                last_used_at: s.last_used_at,
-                expires_at: s.expires_at,
-            })
-            .collect(),
-    ))
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == user.session_id,
+            amr: serde_json::from_str(&s.amr).unwrap_or_default(),
+            id: s.id,
+            device: crate::auth::devices::label(s.user_agent.as_deref()),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+        })
+        .collect())
 }
 
 /// End one of the signed-in user's sessions (its refresh and access tokens stop working).
@@ -78,29 +79,7 @@ async fn end_session(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let not_found = || {
-        Error::new(
-            ErrorCode::SessionNotFound,
-            "no live session with this id belongs to you",
-        )
-    };
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let now = state.now();
-    // Someone else's session answers exactly like a missing one.
-    match state.store.sessions().by_id(id).await? {
-        Some(s) if s.user_id == user.user_id && s.revoked_at.is_none() => {
-            state.store.sessions().revoke(id, now).await?;
-            audit::Event {
-                kind: EventKind::SessionRevoked,
-                user_id: Some(user.user_id),
-                client: &client,
-                outcome: Outcome::Success,
-                details: json!({ "session_id": id }),
-            }
-            .record(state.store.as_ref(), now)
-            .await;
-            Ok(StatusCode::NO_CONTENT)
-        }
-        _ => Err(not_found()),
-    }
+    let id = Uuid::parse_str(&id).map_err(|_| sessions::session_not_found())?;
+    sessions::end_own(&state, &user, id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ mod cors;
 mod email_change;
 mod error_reporting;
 mod foundation_flow;
+mod hosted_pages;
 mod import;
 mod instances;
 mod legacy_hashes;

@@ -1,0 +1,44 @@
+//! The hosted pages: sign in (password, the MFA step, an emailed code), register, forgotten
+//! password, and the account page. Server-rendered from templates, usable without JavaScript,
+//! so a team with a browser app can use gatehouse before building a single screen.
+//!
+//! The browser's session is cookie mode's: the refresh token in the `HttpOnly` cookie scoped to
+//! `/api/auth`, plus the short-lived access token in an `HttpOnly` cookie the pages read
+//! ([`session`]). Every form carries a CSRF token and must come from `PUBLIC_URL`'s origin
+//! ([`forms`]). Every string a user reads is in [`strings`].
+
+mod account;
+mod forms;
+mod register;
+mod render;
+mod session;
+mod signin;
+mod strings;
+
+use crate::app::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use render::STYLESHEET_PATH;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(signin::show).post(signin::submit))
+        .route("/login/mfa", post(signin::submit_mfa))
+        .route("/login/mfa/send-code", post(signin::send_mfa_code))
+        .route("/login/code", get(signin::show_code).post(signin::request_code))
+        .route("/login/code/verify", post(signin::submit_code))
+        .route("/logout", post(signin::logout))
+        .route("/register", get(register::show).post(register::submit))
+        .route(
+            "/forgot-password",
+            get(register::show_forgot).post(register::submit_forgot),
+        )
+        .route("/account", get(account::show))
+        .route("/account/profile", post(account::update_profile))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/revoke", post(account::revoke_session))
+        .route("/account/sessions/revoke-others", post(account::revoke_other_sessions))
+        .route(session::RESUME_PATH, get(session::resume))
+        .route(STYLESHEET_PATH, get(render::stylesheet))
+}

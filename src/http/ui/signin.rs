@@ -1,0 +1,349 @@
+//! Signing in on the hosted pages: password (email or username), the MFA step, an emailed code
+//! instead of a password, and signing out. Each step calls the same rules as the API, so rate
+//! limits, lockout, unverified and disabled accounts behave exactly as they do there.
+
+use super::forms::{self, check_form, check_session_form, form_token};
+use super::render::page;
+use super::session::{self, signed_in_cookies, signed_out_cookies, ReturnQuery};
+use super::strings::text;
+use crate::app::AppState;
+use crate::auth::login;
+use crate::auth::mfa::challenge::{self, LoginOutcome, MfaRequired};
+use crate::auth::mfa::{otp_login, Method};
+use crate::auth::secrets::OpaqueToken;
+use crate::auth::sessions::{self, TokenPair};
+use crate::client::ClientInfo;
+use crate::domain::{Email, Password};
+use crate::error::Error;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use minijinja::context;
+use serde::Deserialize;
+
+/// The pending MFA step's token: `HttpOnly`, only sent to `/login`, gone after five minutes.
+const MFA_COOKIE: &str = "gatehouse_mfa";
+
+/// An error shown on a form: 4xx answers are the user's to fix, anything else is ours.
+pub fn shown(e: &Error) -> Option<String> {
+    (!matches!(e, Error::Internal(_))).then(|| e.detail())
+}
+
+fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    return_to: &str,
+    identifier: &str,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> Response {
+    let (jar, csrf) = form_token(state, jar);
+    let body = page(
+        state,
+        status,
+        "login.html",
+        context! { csrf, return_to, identifier, error, notice },
+    );
+    (jar, body).into_response()
+}
+
+pub async fn show(State(state): State<AppState>, jar: CookieJar, Query(q): Query<ReturnQuery>) -> Response {
+    let return_to = forms::return_to_or_default(&state, q.return_to.as_deref());
+    // Already signed in: straight on.
+    if let Some(access) = jar.get(session::ACCESS_COOKIE).map(|c| c.value().to_string()) {
+        if sessions::authenticate(&state, &access).await.is_ok() {
+            return Redirect::to(&return_to).into_response();
+        }
+    }
+    login_page(&state, jar, StatusCode::OK, &return_to, "", None, None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: Option<String>,
+    return_to: Option<String>,
+    identifier: Option<String>,
+    password: Option<String>,
+}
+
+/// Where a finished sign-in goes: the cookies, then `return_to`.
+fn finish(state: &AppState, jar: CookieJar, pair: &TokenPair, return_to: &str) -> Response {
+    let mut mfa_gone = Cookie::build((MFA_COOKIE, "")).path("/login").build();
+    mfa_gone.make_removal();
+    let jar = signed_in_cookies(state, jar.add(mfa_gone), pair);
+    (jar, Redirect::to(return_to)).into_response()
+}
+
+fn mfa_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    methods: &[Method],
+    return_to: &str,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> Response {
+    let (jar, csrf) = form_token(state, jar);
+    let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+    let body = page(
+        state,
+        status,
+        "mfa.html",
+        context! { csrf, return_to, methods => methods.join(","), method_list => methods, error, notice },
+    );
+    (jar, body).into_response()
+}
+
+/// The answer to a correct first factor: signed in, or on to the MFA step.
+fn after_first_factor(state: &AppState, jar: CookieJar, outcome: LoginOutcome, return_to: &str) -> Response {
+    match outcome {
+        LoginOutcome::Tokens(pair) => finish(state, jar, &pair, return_to),
+        LoginOutcome::MfaRequired(MfaRequired {
+            mfa_token,
+            methods,
+            expires_in,
+            ..
+        }) => {
+            let mut cookie = Cookie::build((MFA_COOKIE, mfa_token))
+                .path("/login")
+                .http_only(true)
+                .secure(state.config.cookies_are_secure())
+                .same_site(SameSite::Strict)
+                .build();
+            cookie.set_max_age(cookie::time::Duration::seconds(expires_in.max(0)));
+            mfa_page(state, jar.add(cookie), StatusCode::OK, &methods, return_to, None, None)
+        }
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
+    let identifier = f.identifier.unwrap_or_default();
+    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
+        return login_page(&state, jar, e.status(), &return_to, &identifier, shown(&e), None);
+    }
+    let password = Password::for_verification(f.password.as_deref().unwrap_or_default());
+    match login::login(&state, identifier.trim(), &password, &client).await {
+        Ok(outcome) => after_first_factor(&state, jar, outcome, &return_to),
+        Err(e @ Error::Internal(_)) => e.into_response(),
+        Err(e) => login_page(&state, jar, e.status(), &return_to, &identifier, shown(&e), None),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    csrf: Option<String>,
+    return_to: Option<String>,
+    methods: Option<String>,
+    method: Option<String>,
+    code: Option<String>,
+}
+
+fn listed_methods(raw: Option<&str>) -> Vec<Method> {
+    raw.unwrap_or_default().split(',').filter_map(Method::parse).collect()
+}
+
+pub async fn submit_mfa(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(f): Form<MfaForm>,
+) -> Response {
+    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
+    let methods = listed_methods(f.methods.as_deref());
+    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
+        return mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
+    }
+    let Some(token) = jar.get(MFA_COOKIE).map(|c| OpaqueToken::from_presented(c.value())) else {
+        return login_page(
+            &state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            &return_to,
+            "",
+            Some(expired_step()),
+            None,
+        );
+    };
+    let method = f.method.as_deref().and_then(Method::parse);
+    let code = f.code.unwrap_or_default();
+    match challenge::complete(&state, &token, method, code.trim(), &client).await {
+        Ok(pair) => finish(&state, jar, &pair, &return_to),
+        Err(e @ Error::Internal(_)) => e.into_response(),
+        Err(e) => mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None),
+    }
+}
+
+fn expired_step() -> String {
+    "this sign-in step has expired; sign in again".into()
+}
+
+pub async fn send_mfa_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(f): Form<MfaForm>,
+) -> Response {
+    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
+    let methods = listed_methods(f.methods.as_deref());
+    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
+        return mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
+    }
+    let Some(token) = jar.get(MFA_COOKIE).map(|c| OpaqueToken::from_presented(c.value())) else {
+        return login_page(
+            &state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            &return_to,
+            "",
+            Some(expired_step()),
+            None,
+        );
+    };
+    match challenge::send_code(&state, &token).await {
+        Ok(()) => mfa_page(
+            &state,
+            jar,
+            StatusCode::OK,
+            &methods,
+            &return_to,
+            None,
+            Some(text("code_sent")),
+        ),
+        Err(e @ Error::Internal(_)) => e.into_response(),
+        Err(e) => mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None),
+    }
+}
+
+fn code_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    return_to: &str,
+    email: &str,
+    sent: bool,
+    error: Option<String>,
+) -> Response {
+    let (jar, csrf) = form_token(state, jar);
+    let notice = sent.then(|| text("code_sent"));
+    let body = page(
+        state,
+        status,
+        "code.html",
+        context! { csrf, return_to, email, sent, error, notice },
+    );
+    (jar, body).into_response()
+}
+
+pub async fn show_code(State(state): State<AppState>, jar: CookieJar, Query(q): Query<ReturnQuery>) -> Response {
+    let return_to = forms::return_to_or_default(&state, q.return_to.as_deref());
+    code_page(&state, jar, StatusCode::OK, &return_to, "", false, None)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: Option<String>,
+    return_to: Option<String>,
+    email: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn request_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
+    let raw = f.email.unwrap_or_default();
+    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
+        return code_page(&state, jar, e.status(), &return_to, &raw, false, shown(&e));
+    }
+    let email = match Email::parse(&raw) {
+        Ok(email) => email,
+        Err(invalid) => {
+            let error = format!("{}: {}", text("email"), invalid.message);
+            return code_page(
+                &state,
+                jar,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &return_to,
+                &raw,
+                false,
+                Some(error),
+            );
+        }
+    };
+    // Answers the same whether or not the address has an account.
+    match otp_login::request(&state, &email).await {
+        Ok(()) => code_page(&state, jar, StatusCode::OK, &return_to, email.as_str(), true, None),
+        Err(e @ Error::Internal(_)) => e.into_response(),
+        Err(e) => code_page(&state, jar, e.status(), &return_to, &raw, false, shown(&e)),
+    }
+}
+
+pub async fn submit_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
+    let raw = f.email.unwrap_or_default();
+    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
+        return code_page(&state, jar, e.status(), &return_to, &raw, true, shown(&e));
+    }
+    let Ok(email) = Email::parse(&raw) else {
+        return code_page(
+            &state,
+            jar,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &return_to,
+            &raw,
+            false,
+            None,
+        );
+    };
+    let code = f.code.unwrap_or_default();
+    match otp_login::login(&state, &email, code.trim(), &client).await {
+        Ok(outcome) => after_first_factor(&state, jar, outcome, &return_to),
+        Err(e @ Error::Internal(_)) => e.into_response(),
+        Err(e) => code_page(&state, jar, e.status(), &return_to, email.as_str(), true, shown(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: Option<String>,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(f): Form<LogoutForm>,
+) -> Response {
+    let user = match session::page_user(&state, &jar, "/login").await {
+        Ok(user) => user,
+        // Not signed in (or the session is already over): nothing to end.
+        Err(_) => return (signed_out_cookies(&state, jar), Redirect::to("/login")).into_response(),
+    };
+    if let Err(e) = check_session_form(&state, &headers, user.session_id, f.csrf.as_deref()) {
+        return e.into_response();
+    }
+    if let Err(e) = sessions::logout(&state, &user, &client).await {
+        return e.into_response();
+    }
+    (signed_out_cookies(&state, jar), Redirect::to("/login")).into_response()
+}

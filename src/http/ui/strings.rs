@@ -1,0 +1,134 @@
+//! Every string the hosted pages show, in one table, so a translation is one more table.
+//! Templates read them as `t.<key>`; handlers with [`text`]. Messages about a refused request
+//! come from the error itself (`Error`'s detail), which the API answers with too.
+
+/// English, the default.
+pub const EN: &[(&str, &str)] = &[
+    ("account", "Your account"),
+    ("account_intro", "Manage how you sign in and what we know about you."),
+    ("back_to_sign_in", "Back to sign in"),
+    ("cancel", "Cancel"),
+    ("change_password", "Change password"),
+    ("check_inbox", "Check your inbox"),
+    ("code", "Code"),
+    ("code_from_app", "Code from your authenticator app"),
+    ("code_hint", "The 6-digit code from the mail"),
+    ("code_sent", "We mailed you a code. It is valid for 10 minutes."),
+    ("continue", "Continue"),
+    ("create_account", "Create an account"),
+    ("current_password", "Current password"),
+    ("current_session", "This device"),
+    ("date_of_birth", "Date of birth"),
+    ("email", "Email address"),
+    ("email_me_a_code", "Email me a code instead"),
+    ("email_or_username", "Email address or username"),
+    ("first_name", "First name"),
+    ("forgot_password", "Forgot your password?"),
+    (
+        "forgot_intro",
+        "Enter your email address and we will mail you a link to choose a new password.",
+    ),
+    (
+        "forgot_sent",
+        "If an account uses that address, a link to reset its password is on its way. It is valid for one hour.",
+    ),
+    ("gender", "Gender"),
+    ("gender_female", "Female"),
+    ("gender_male", "Male"),
+    ("gender_other", "Other"),
+    ("gender_prefer_not_to_say", "Prefer not to say"),
+    ("last_name", "Last name"),
+    ("last_used", "Last used"),
+    (
+        "mfa_intro",
+        "Your account has two-step sign-in. Finish with one of your methods.",
+    ),
+    ("mfa_method", "Method"),
+    ("mfa_method_email", "A code mailed to you"),
+    ("mfa_method_recovery", "A recovery code"),
+    ("mfa_method_totp", "Authenticator app"),
+    ("mfa_title", "Two-step sign-in"),
+    ("mobile", "Mobile number"),
+    ("mobile_hint", "Bangladeshi mobile, e.g. 01712345678"),
+    ("new_password", "New password"),
+    ("no_account", "No account yet?"),
+    ("optional", "optional"),
+    ("password", "Password"),
+    (
+        "password_changed",
+        "Your password is changed. Your other sessions were signed out.",
+    ),
+    ("password_hint", "At least 8 characters; a long phrase is best."),
+    ("profile", "Profile"),
+    ("profile_saved", "Your profile is saved."),
+    (
+        "register_intro",
+        "Create your account. We will mail you a link to confirm your address.",
+    ),
+    (
+        "register_sent",
+        "We sent a link and a code to confirm your email address. You can sign in once it is confirmed.",
+    ),
+    ("request_code", "Mail me a code"),
+    (
+        "code_login_intro",
+        "We will mail you a 6-digit code to sign in with, no password needed.",
+    ),
+    ("revoke", "Sign out"),
+    ("revoke_others", "Sign out everywhere else"),
+    ("save", "Save"),
+    ("send_code_again", "Mail me a code"),
+    ("session_revoked", "That session is signed out."),
+    ("sessions", "Where you are signed in"),
+    ("sessions_revoked", "Every other session is signed out."),
+    ("sign_in", "Sign in"),
+    ("sign_in_with", "Sign in with"),
+    ("sign_out", "Sign out"),
+    ("signed_in_as", "Signed in as"),
+    ("signed_in_since", "Signed in"),
+    ("skip_to_content", "Skip to the form"),
+    ("username", "Username"),
+    ("username_hint", "3–32 of a-z 0-9 . _ - ; you can sign in with it"),
+    ("fix_fields", "Please correct the fields marked below."),
+    ("have_account", "Already have an account?"),
+    ("unknown_device", "Unknown device"),
+];
+
+/// The string `key` of the default table (the key itself when it is missing, so a page never
+/// fails to render over a missing translation; a unit test keeps every key used present).
+pub fn text(key: &str) -> &'static str {
+    EN.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap_or("")
+}
+
+/// The whole table for a template.
+pub fn table() -> std::collections::BTreeMap<&'static str, &'static str> {
+    EN.iter().copied().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_defined_once() {
+        let mut keys: Vec<&str> = EN.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len(), "a key is defined twice");
+    }
+
+    #[test]
+    fn every_key_the_templates_use_is_defined() {
+        let pattern = regex::Regex::new(r"\bt\.([a-z_]+)").unwrap_or_else(|e| panic!("{e}"));
+        for (name, source) in super::super::render::TEMPLATES {
+            for c in pattern.captures_iter(source) {
+                assert!(
+                    !text(&c[1]).is_empty(),
+                    "{name} uses t.{} which strings.rs lacks",
+                    &c[1]
+                );
+            }
+        }
+    }
+}
