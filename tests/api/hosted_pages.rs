@@ -166,6 +166,17 @@ async fn forms_without_their_csrf_token_or_from_another_site_are_refused(backend
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    // Another site cannot sign a browser out either: no cookie is touched.
+    let r = browser
+        .client
+        .post(app.url("/logout"))
+        .header("origin", "https://evil.example")
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none(), "{:?}", r.headers());
     // None of them signed in.
     assert_eq!(
         browser.get("/account").await.location.as_deref(),
@@ -375,7 +386,87 @@ async fn an_expired_page_session_is_renewed_from_the_refresh_cookie(backend: Bac
     assert!(account.html.contains(EMAIL), "{}", account.html);
 }
 
+async fn an_authenticator_app_is_enrolled_and_then_asked_for(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register_verified(EMAIL).await;
+    let browser = Browser::new(&app);
+    browser.sign_in(EMAIL, PASSWORD, None).await;
+    let (_, account) = browser.open("/account").await;
+    let csrf = account.csrf();
+    let enrol = browser.post("/account/mfa/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(enrol.status, 200, "{}", enrol.html);
+    // (minijinja writes `/` in attributes as `&#x2f;`, which a browser reads back as `/`.)
+    let html = enrol.html.replace("&#x2f;", "/");
+    assert!(
+        html.contains("src=\"data:image/png;base64,"),
+        "the QR code is an image: {html}"
+    );
+    let secret = regex::Regex::new(r#"data-testid="totp-secret">([A-Z2-7 ]+)<"#)
+        .unwrap()
+        .captures(&enrol.html)
+        .unwrap()[1]
+        .replace(' ', "");
+    let shown_secret = regex::Regex::new(r#"name="secret" value="([A-Z2-7]+)""#)
+        .unwrap()
+        .captures(&enrol.html)
+        .unwrap()[1]
+        .to_string();
+    let wrong = browser
+        .post(
+            "/account/mfa/totp/verify",
+            &[("csrf", &csrf), ("secret", &shown_secret), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    // The same step again, with the key already scanned (not a new one).
+    assert!(wrong.html.contains("role=\"alert\""), "{}", wrong.html);
+    assert!(wrong.html.replace(' ', "").contains(&secret), "{}", wrong.html);
+    let code = totp_now(&app, &secret);
+    let codes = browser
+        .post("/account/mfa/totp/verify", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(codes.status, 200, "{}", codes.html);
+    let recovery: Vec<String> = regex::Regex::new(r"<li><code>([^<]+)</code></li>")
+        .unwrap()
+        .captures_iter(&codes.html)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{}", codes.html);
+    assert!(codes.html.contains("download=\"recovery-codes.txt\""));
+
+    // The next sign-in asks for the app; a recovery code also works, once.
+    browser.post("/logout", &[("csrf", &csrf)]).await;
+    let step = browser.sign_in(EMAIL, PASSWORD, None).await;
+    assert!(step.html.contains("action=\"/login/mfa\""));
+    let done = browser
+        .post(
+            "/login/mfa",
+            &[("csrf", &step.csrf()), ("method", "recovery"), ("code", &recovery[0])],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+
+    // Turning it off takes a current code.
+    let (_, account) = browser.open("/account").await;
+    let csrf = account.csrf();
+    assert!(account.html.contains("data-testid=\"mfa-status\""));
+    let refused = browser
+        .post("/account/mfa/disable", &[("csrf", &csrf), ("code", "000000")])
+        .await;
+    assert_eq!(refused.status, 400);
+    crate::mfa_support::next_step(&app);
+    let off = browser
+        .post(
+            "/account/mfa/disable",
+            &[("csrf", &csrf), ("code", &totp_now(&app, &secret))],
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.html);
+    assert!(off.html.contains("Two-step sign-in is off."));
+}
+
 both!(
+    an_authenticator_app_is_enrolled_and_then_asked_for,
     a_verified_user_signs_in_and_sees_the_account_page,
     a_wrong_password_is_shown_on_the_form,
     forms_without_their_csrf_token_or_from_another_site_are_refused,

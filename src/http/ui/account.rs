@@ -22,19 +22,19 @@ use minijinja::context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-const HERE: &str = "/account";
+pub(super) const HERE: &str = "/account";
 
 /// What a form on the page reports back.
 #[derive(Default)]
-struct Outcome {
-    notice: Option<&'static str>,
-    error: Option<String>,
+pub(super) struct Outcome {
+    pub notice: Option<&'static str>,
+    pub error: Option<String>,
     /// Which form the error belongs to, so it is shown next to it.
-    section: &'static str,
-    fields: BTreeMap<String, String>,
+    pub section: &'static str,
+    pub fields: BTreeMap<String, String>,
 }
 
-async fn render(state: &AppState, user: &AuthUser, status: StatusCode, outcome: Outcome) -> Response {
+pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode, outcome: Outcome) -> Response {
     let record = match state.store.users().by_id(user.user_id).await {
         Ok(Some(r)) => r,
         Ok(None) => return Redirect::to("/login").into_response(),
@@ -44,6 +44,15 @@ async fn render(state: &AppState, user: &AuthUser, status: StatusCode, outcome: 
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    let factors = match state.store.mfa().factors(user.user_id).await {
+        Ok(f) => f,
+        Err(e) => return Error::from(e).into_response(),
+    };
+    let active: Vec<String> = factors
+        .iter()
+        .filter(|f| f.is_active())
+        .map(|f| f.method.clone())
+        .collect();
     let sessions: Vec<_> = sessions
         .iter()
         .map(|s| {
@@ -67,6 +76,12 @@ async fn render(state: &AppState, user: &AuthUser, status: StatusCode, outcome: 
         mobile => record.mobile.clone(),
         mfa_enabled => record.mfa_enabled,
     };
+    let mfa = context! {
+        enabled => record.mfa_enabled,
+        totp => active.iter().any(|m| m == "totp"),
+        email => active.iter().any(|m| m == "email"),
+        methods => active,
+    };
     page(
         state,
         status,
@@ -74,6 +89,7 @@ async fn render(state: &AppState, user: &AuthUser, status: StatusCode, outcome: 
         context! {
             csrf => session_token(state, user.session_id),
             profile,
+            mfa,
             sessions,
             notice => outcome.notice,
             error => outcome.error,
@@ -91,18 +107,33 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
 }
 
 /// The signed-in user of a posted form whose CSRF token checks out, or the answer instead.
-async fn poster(
+pub(super) async fn poster(
     state: &AppState,
     jar: &CookieJar,
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<AuthUser, Response> {
     let user = page_user(state, jar, HERE).await?;
-    check_session_form(state, headers, user.session_id, csrf).map_err(IntoResponse::into_response)?;
+    check_session_form(state, headers, user.session_id, csrf).map_err(|e| form_refused(state, e))?;
     Ok(user)
 }
 
-async fn refused(state: &AppState, user: &AuthUser, section: &'static str, e: Error) -> Response {
+/// A signed-in form that failed its CSRF or origin check: a page saying so, not JSON.
+pub(super) fn form_refused(state: &AppState, e: Error) -> Response {
+    page(
+        state,
+        e.status(),
+        "message.html",
+        context! {
+            title => text("form_refused"),
+            message => shown(&e),
+            link => HERE,
+            link_text => text("back_to_account"),
+        },
+    )
+}
+
+pub(super) async fn refused(state: &AppState, user: &AuthUser, section: &'static str, e: Error) -> Response {
     if let Error::Internal(_) = e {
         return e.into_response();
     }

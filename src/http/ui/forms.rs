@@ -60,7 +60,7 @@ fn refused(detail: &str) -> Error {
 }
 
 /// The request came from one of our own pages, if the browser says where it came from.
-fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
+pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
     let ours = state.config.public_url.origin().ascii_serialization();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let origin = text(header::ORIGIN).or_else(|| {

@@ -9,6 +9,7 @@
 
 mod account;
 mod forms;
+mod mfa;
 mod register;
 mod render;
 mod session;
@@ -39,6 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/revoke", post(account::revoke_session))
         .route("/account/sessions/revoke-others", post(account::revoke_other_sessions))
+        .route("/account/mfa/recovery-codes", post(mfa::new_recovery_codes))
+        .route("/account/mfa/disable", post(mfa::disable))
+        .route("/account/mfa/{method}", post(mfa::start))
+        .route("/account/mfa/{method}/verify", post(mfa::confirm))
         .route(session::RESUME_PATH, get(session::resume))
         .route(STYLESHEET_PATH, get(render::stylesheet))
 }

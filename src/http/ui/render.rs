@@ -20,6 +20,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("forgot.html", include_str!("templates/forgot.html")),
     ("message.html", include_str!("templates/message.html")),
     ("account.html", include_str!("templates/account.html")),
+    ("mfa_enrol.html", include_str!("templates/mfa_enrol.html")),
+    ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/gatehouse.css");

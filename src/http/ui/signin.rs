@@ -25,9 +25,18 @@ use serde::Deserialize;
 /// The pending MFA step's token: `HttpOnly`, only sent to `/login`, gone after five minutes.
 const MFA_COOKIE: &str = "gatehouse_mfa";
 
-/// An error shown on a form: 4xx answers are the user's to fix, anything else is ours.
+/// An error shown on a form: 4xx answers are the user's to fix, anything else is ours. The
+/// API's details are written to follow a field name; on a page they start a sentence.
 pub fn shown(e: &Error) -> Option<String> {
-    (!matches!(e, Error::Internal(_))).then(|| e.detail())
+    (!matches!(e, Error::Internal(_))).then(|| sentence(&e.detail()))
+}
+
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn login_page(
@@ -334,13 +343,17 @@ pub async fn logout(
     client: ClientInfo,
     Form(f): Form<LogoutForm>,
 ) -> Response {
+    // Another site's form never gets as far as touching a cookie (logout CSRF).
+    if let Err(e) = forms::check_origin(&state, &headers) {
+        return super::account::form_refused(&state, e);
+    }
     let user = match session::page_user(&state, &jar, "/login").await {
         Ok(user) => user,
         // Not signed in (or the session is already over): nothing to end.
-        Err(_) => return (signed_out_cookies(&state, jar), Redirect::to("/login")).into_response(),
+        Err(_) => return Redirect::to("/login").into_response(),
     };
     if let Err(e) = check_session_form(&state, &headers, user.session_id, f.csrf.as_deref()) {
-        return e.into_response();
+        return super::account::form_refused(&state, e);
     }
     if let Err(e) = sessions::logout(&state, &user, &client).await {
         return e.into_response();
