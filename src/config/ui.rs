@@ -69,3 +69,44 @@ pub(super) fn ui_settings(r: &mut Reader<'_>, cors_origins: &[String]) -> UiSett
         return_to_origins,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use crate::config::{Config, ConfigError};
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn branding_is_read_and_return_to_defaults_to_the_cors_origins() {
+        let c = load(&[
+            ("UI_APP_NAME", "Acme ID"),
+            ("UI_LOGO_URL", "https://acme.example/logo.svg"),
+            ("UI_ACCENT_COLOR", "#AA3300"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(c.ui.app_name, "Acme ID");
+        assert_eq!(c.ui.logo_url.as_deref(), Some("https://acme.example/logo.svg"));
+        assert_eq!(c.ui.accent_color, "#aa3300");
+        assert_eq!(c.ui.return_to_origins, ["https://app.example.com"]);
+        let c = load(&[("UI_RETURN_TO_ORIGINS", "http://localhost:3000")]).unwrap();
+        assert_eq!(c.ui.return_to_origins, ["http://localhost:3000"]);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_what_they_must_be() {
+        for (key, bad) in [
+            ("UI_ACCENT_COLOR", "red; background:url(x)"),
+            ("UI_LOGO_URL", "http://insecure.example/logo.png"),
+            ("UI_LOGO_URL", "javascript:alert(1)"),
+            ("UI_RETURN_TO_ORIGINS", "https://app.example.com/path"),
+        ] {
+            let e = load(&[(key, bad)]).expect_err(bad).to_string();
+            assert!(e.contains(&format!("{key} must be")), "{key}={bad}: {e}");
+        }
+    }
+}
