@@ -465,7 +465,41 @@ async fn an_authenticator_app_is_enrolled_and_then_asked_for(backend: Backend) {
     assert!(off.html.contains("Two-step sign-in is off."));
 }
 
+async fn the_account_is_deleted_from_the_account_page_with_the_password(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register_verified(EMAIL).await;
+    let browser = Browser::new(&app);
+    browser.sign_in(EMAIL, PASSWORD, None).await;
+    let (_, account) = browser.open("/account").await;
+    let csrf = account.csrf();
+    let wrong = browser
+        .post(
+            "/account/delete",
+            &[("csrf", &csrf), ("delete_password", "not the password")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.html);
+    assert!(wrong.html.contains("id=\"delete_password-error\""), "{}", wrong.html);
+    assert_eq!(
+        app.login(EMAIL, PASSWORD).await.status(),
+        200,
+        "a refused deletion deletes nothing"
+    );
+
+    let gone = browser
+        .post("/account/delete", &[("csrf", &csrf), ("delete_password", PASSWORD)])
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.html);
+    assert!(gone.html.contains("Account deleted"));
+    assert_eq!(app.login(EMAIL, PASSWORD).await.status(), 401);
+    assert_eq!(
+        browser.get("/account").await.location.as_deref(),
+        Some("/login?return_to=%2Faccount")
+    );
+}
+
 both!(
+    the_account_is_deleted_from_the_account_page_with_the_password,
     an_authenticator_app_is_enrolled_and_then_asked_for,
     a_verified_user_signs_in_and_sees_the_account_page,
     a_wrong_password_is_shown_on_the_form,

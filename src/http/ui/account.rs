@@ -9,7 +9,7 @@ use super::signin::shown;
 use super::strings::text;
 use crate::app::AppState;
 use crate::auth::sessions::{self, AuthUser};
-use crate::auth::{password_change, profile};
+use crate::auth::{account_deletion, password_change, profile};
 use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::Error;
@@ -320,5 +320,49 @@ pub async fn revoke_other_sessions(
             .await
         }
         Err(e) => refused(&state, &user, "sessions", e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf: Option<String>,
+    delete_password: Option<String>,
+}
+
+/// `POST /account/delete`: the account and everything in it, after the current password (or,
+/// for an account without one, a recent sign-in). Signed out here at once.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
+        Ok(user) => user,
+        Err(answer) => return answer,
+    };
+    let password = f
+        .delete_password
+        .filter(|p| !p.is_empty())
+        .map(|p| Password::for_verification(&p));
+    match account_deletion::delete_own(&state, &user, password.as_ref(), &client).await {
+        Ok(()) => {
+            let body = page(
+                &state,
+                StatusCode::OK,
+                "message.html",
+                context! { title => text("account_deleted_title"), message => text("account_deleted"), link => "/register", link_text => text("create_account") },
+            );
+            (signed_out_cookies(&state, jar), body).into_response()
+        }
+        // The rule names the password `current_password`; here its box is `delete_password`.
+        Err(Error::Validation(mut errors)) => {
+            for e in errors.iter_mut().filter(|e| e.field == "current_password") {
+                e.field = "delete_password".into();
+            }
+            refused(&state, &user, "delete", Error::Validation(errors)).await
+        }
+        Err(e) => refused(&state, &user, "delete", e).await,
     }
 }

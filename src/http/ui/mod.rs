@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account::show))
         .route("/account/profile", post(account::update_profile))
         .route("/account/password", post(account::change_password))
+        .route("/account/delete", post(account::delete_account))
         .route("/account/sessions/revoke", post(account::revoke_session))
         .route("/account/sessions/revoke-others", post(account::revoke_other_sessions))
         .route("/account/mfa/recovery-codes", post(mfa::new_recovery_codes))

@@ -5,6 +5,17 @@
 /// English, the default.
 pub const EN: &[(&str, &str)] = &[
     ("account", "Your account"),
+    (
+        "account_deleted",
+        "Your account and everything in it are deleted. We mailed you a confirmation.",
+    ),
+    ("account_deleted_title", "Account deleted"),
+    ("delete_account", "Delete my account"),
+    (
+        "delete_intro",
+        "This deletes your account, your sessions and your second factors for good. It cannot be undone.",
+    ),
+    ("delete_password", "Current password, to delete the account"),
     ("account_intro", "Manage how you sign in and what we know about you."),
     ("back_to_sign_in", "Back to sign in"),
     ("back_to_account", "Back to your account"),
