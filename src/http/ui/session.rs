@@ -18,7 +18,6 @@ use crate::client::ClientInfo;
 use crate::error::ErrorCode;
 use crate::http::cookies::{self, CSRF_COOKIE, REFRESH_COOKIE};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
@@ -99,7 +98,6 @@ pub async fn resume(
     jar: CookieJar,
     client: ClientInfo,
     Query(q): Query<ReturnQuery>,
-    _headers: HeaderMap,
 ) -> Response {
     let back = forms::return_to(&state, q.return_to.as_deref())
         .filter(|r| r.starts_with('/'))

@@ -169,19 +169,9 @@ pub async fn submit_mfa(
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());
-    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
-        return mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
-    }
-    let Some(token) = jar.get(MFA_COOKIE).map(|c| OpaqueToken::from_presented(c.value())) else {
-        return login_page(
-            &state,
-            jar,
-            StatusCode::BAD_REQUEST,
-            &return_to,
-            "",
-            Some(expired_step()),
-            None,
-        );
+    let token = match pending_step(&state, jar.clone(), &headers, &f, &methods, &return_to) {
+        Ok(token) => token,
+        Err(answer) => return *answer,
     };
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
@@ -192,8 +182,39 @@ pub async fn submit_mfa(
     }
 }
 
-fn expired_step() -> String {
-    "this sign-in step has expired; sign in again".into()
+/// The pending MFA step of a posted step form whose CSRF token checks out, or the page to
+/// answer instead: the step again with the refusal, or sign-in when the step has expired.
+fn pending_step(
+    state: &AppState,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    f: &MfaForm,
+    methods: &[Method],
+    return_to: &str,
+) -> Result<OpaqueToken, Box<Response>> {
+    if let Err(e) = check_form(state, headers, &jar, f.csrf.as_deref()) {
+        return Err(Box::new(mfa_page(
+            state,
+            jar,
+            e.status(),
+            methods,
+            return_to,
+            shown(&e),
+            None,
+        )));
+    }
+    match jar.get(MFA_COOKIE).map(|c| OpaqueToken::from_presented(c.value())) {
+        Some(token) => Ok(token),
+        None => Err(Box::new(login_page(
+            state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            return_to,
+            "",
+            Some("this sign-in step has expired; sign in again".into()),
+            None,
+        ))),
+    }
 }
 
 pub async fn send_mfa_code(
@@ -204,19 +225,9 @@ pub async fn send_mfa_code(
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());
-    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
-        return mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
-    }
-    let Some(token) = jar.get(MFA_COOKIE).map(|c| OpaqueToken::from_presented(c.value())) else {
-        return login_page(
-            &state,
-            jar,
-            StatusCode::BAD_REQUEST,
-            &return_to,
-            "",
-            Some(expired_step()),
-            None,
-        );
+    let token = match pending_step(&state, jar.clone(), &headers, &f, &methods, &return_to) {
+        Ok(token) => token,
+        Err(answer) => return *answer,
     };
     match challenge::send_code(&state, &token).await {
         Ok(()) => mfa_page(
