@@ -54,6 +54,8 @@ pub enum EventKind {
     MfaRecoveryCodesRegenerated,
     MfaChallenge,
     MfaReset,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl EventKind {
@@ -83,6 +85,8 @@ impl EventKind {
             EventKind::MfaRecoveryCodesRegenerated => "mfa_recovery_codes_regenerated",
             EventKind::MfaChallenge => "mfa_challenge",
             EventKind::MfaReset => "mfa_reset",
+            EventKind::IdentityLinked => "identity_linked",
+            EventKind::IdentityUnlinked => "identity_unlinked",
         }
     }
 }

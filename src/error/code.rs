@@ -49,6 +49,7 @@ error_codes! {
     EmailInUseUnverified = "email_in_use_unverified", CONFLICT;
     EmailNotVerified = "email_not_verified", FORBIDDEN;
     EmailTaken = "email_taken", CONFLICT;
+    IdentityInUse = "identity_in_use", CONFLICT;
     IdentityNotFound = "identity_not_found", NOT_FOUND;
     InternalError = "internal_error", INTERNAL_SERVER_ERROR;
     InvalidCode = "invalid_code", BAD_REQUEST;

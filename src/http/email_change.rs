@@ -54,31 +54,52 @@ async fn change_email(
     client: ClientInfo,
     Json(body): Json<ChangeEmailRequest>,
 ) -> Result<(StatusCode, axum::Json<MessageResponse>)> {
-    let mut f = Fields::default();
-    let new_email = f.take("new_email", body.new_email.as_deref(), Email::parse);
-    if let Some(email) = &new_email {
-        if let Some(mut problem) = check_email_domain(&state, email).await {
-            problem.field = "new_email".into();
-            f.0.push(problem);
-        }
-    }
-    let current = body.current_password.as_deref().map(Password::for_verification);
-    f.finish()?;
-    let new_email = new_email.ok_or_else(|| Error::Internal(anyhow::anyhow!("validated new_email is missing")))?;
-    let account = email_change::authorize(&state, &user, &new_email, current.as_ref(), &client).await?;
-    crate::auth::mail_limit::count_request(&state, Limit::Email, &new_email.canonical(), &client).await?;
-    // Off the request, so a taken and a free address answer in the same time.
-    tokio::spawn(async move {
-        if let Err(e) = email_change::send_change_mails(&state, &account, &new_email, &client).await {
-            tracing::error!(error = %format!("{e:#}"), "could not queue the address-change mails");
-        }
-    });
+    request(
+        &state,
+        &user,
+        body.new_email.as_deref(),
+        body.current_password.as_deref(),
+        &client,
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(MessageResponse {
             message: "Check the new address: we sent it a link to confirm the change. Until it is used, you keep signing in with the current address.".into(),
         }),
     ))
+}
+
+/// Asks to move the caller's account to `new_email` (the API's and the account page's rule):
+/// the fields checked, the owner proven, the mails sent off the request.
+pub(crate) async fn request(
+    state: &AppState,
+    user: &AuthUser,
+    new_email: Option<&str>,
+    current_password: Option<&str>,
+    client: &ClientInfo,
+) -> Result<()> {
+    let mut f = Fields::default();
+    let new_email = f.take("new_email", new_email, Email::parse);
+    if let Some(email) = &new_email {
+        if let Some(mut problem) = check_email_domain(state, email).await {
+            problem.field = "new_email".into();
+            f.0.push(problem);
+        }
+    }
+    let current = current_password.map(Password::for_verification);
+    f.finish()?;
+    let new_email = new_email.ok_or_else(|| Error::Internal(anyhow::anyhow!("validated new_email is missing")))?;
+    let account = email_change::authorize(state, user, &new_email, current.as_ref(), client).await?;
+    crate::auth::mail_limit::count_request(state, Limit::Email, &new_email.canonical(), client).await?;
+    // Off the request, so a taken and a free address answer in the same time.
+    let (state, client) = (state.clone(), client.clone());
+    tokio::spawn(async move {
+        if let Err(e) = email_change::send_change_mails(&state, &account, &new_email, &client).await {
+            tracing::error!(error = %format!("{e:#}"), "could not queue the address-change mails");
+        }
+    });
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,9 +6,10 @@ use crate::app::AppState;
 use crate::auth::mfa::challenge::LoginOutcome;
 use crate::auth::oauth::flow::{self, CallbackParams, Landing};
 use crate::auth::oauth::identities;
-use crate::auth::oauth::state_cookie::COOKIE_NAME;
+use crate::auth::oauth::state_cookie::{PendingLogin, Purpose, COOKIE_NAME};
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
+use crate::domain::Password;
 use crate::error::{Problem, Result};
 use crate::http::cookies;
 use crate::http::extract::Json;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(exchange))
         .routes(routes!(list_identities))
         .routes(routes!(unlink_identity))
+        .routes(routes!(link_identity))
 }
 
 const COOKIE_PATH: &str = "/api/auth/oauth";
@@ -51,15 +53,22 @@ async fn start(
     jar: CookieJar,
 ) -> Result<impl IntoResponse> {
     let started = flow::start(&state, &provider, params.redirect_to.as_deref()).await?;
-    let cookie = Cookie::build((COOKIE_NAME, started.cookie_value))
+    Ok((
+        jar.add(pending_cookie(&state, started.cookie_value)),
+        Redirect::to(&started.authorize_url),
+    ))
+}
+
+/// The cookie that carries a pending sign-in (or link) to the callback.
+pub(crate) fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((COOKIE_NAME, value))
         .path(COOKIE_PATH)
         .http_only(true)
         .secure(state.config.public_url.scheme() == "https")
         // Lax: the provider's redirect back is a top-level GET navigation. No Max-Age: the
         // signed payload carries its own 10-minute expiry.
         .same_site(SameSite::Lax)
-        .build();
-    Ok((jar.add(cookie), Redirect::to(&started.authorize_url)))
+        .build()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -85,6 +94,11 @@ async fn callback(
     jar: CookieJar,
 ) -> Result<impl IntoResponse> {
     let cookie = jar.get(COOKIE_NAME).map(|c| c.value().to_string());
+    let (provider, purpose) = cookie
+        .as_deref()
+        .and_then(|c| PendingLogin::open_any_age(c, &state.secrets.oauth_state_key))
+        .map(|p| (p.provider, p.purpose))
+        .unwrap_or_default();
     let params = CallbackParams {
         code: q.code,
         state: q.state,
@@ -100,6 +114,12 @@ async fn callback(
             // POST /api/auth/refresh (cookie + X-CSRF-Token) for its first access token.
             let (jar, _csrf) = cookies::with_session(&state, jar, &pair);
             Ok((jar, Redirect::to(target.as_str())).into_response())
+        }
+        Ok(Landing::Page(return_to, outcome)) => Ok(crate::http::ui::social_sign_in(&state, jar, outcome, &return_to)),
+        Ok(Landing::Linked(target)) => Ok((jar, Redirect::to(&target)).into_response()),
+        // A page's sign-in or link is refused on a page, not in JSON.
+        Err(e) if purpose != Purpose::Api => {
+            Ok((jar, crate::http::ui::social_refused(&state, &provider, &purpose, e)).into_response())
         }
         Err(e) => Ok((jar, e).into_response()),
     }
@@ -166,8 +186,65 @@ async fn list_identities(State(state): State<AppState>, user: AuthUser) -> Resul
 async fn unlink_identity(
     State(state): State<AppState>,
     user: AuthUser,
+    client: ClientInfo,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<axum::http::StatusCode> {
-    identities::unlink(&state, user.user_id, id).await?;
+    identities::unlink(&state, user.user_id, id, &client).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LinkRequest {
+    /// Needed unless the session signed in within `MFA_STEP_UP_WINDOW` (or the account has no
+    /// password).
+    pub current_password: Option<String>,
+    /// Where the browser comes back (with `linked=<provider>`); must be on
+    /// `OAUTH_REDIRECT_ALLOWLIST`. Default `OAUTH_SUCCESS_URL`.
+    pub redirect_to: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct LinkStarted {
+    /// Send the browser here (a top-level navigation); the provider sends it back to
+    /// gatehouse's callback, which links the identity.
+    pub authorize_url: String,
+}
+
+/// Start linking a provider to the signed-in account. The answer sets the pending-login cookie
+/// (send the request with credentials); the browser then opens `authorize_url`. Needs the MFA
+/// step-up for MFA users, and the current password or a recent sign-in. An identity that
+/// already signs in to another account is refused at the callback (`identity_in_use`).
+#[utoipa::path(post, path = "/api/auth/identities/{provider}/link", tag = "profile", request_body = LinkRequest,
+    security(("bearer" = [])),
+    params(("provider" = String, Path, description = "A configured provider name")),
+    responses(
+        (status = 200, description = "Open `authorize_url` in the browser", body = LinkStarted),
+        (status = 400, description = "`redirect_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_step_up_required` or `reauthentication_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`provider_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_current_password`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn link_identity(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: ClientInfo,
+    Path(provider): Path<String>,
+    jar: CookieJar,
+    Json(body): Json<LinkRequest>,
+) -> Result<impl IntoResponse> {
+    let target = flow::landing_url(&state, body.redirect_to.as_deref())?;
+    let password = body
+        .current_password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(Password::for_verification);
+    let started =
+        identities::start_link(&state, &user, &provider, password.as_ref(), target.to_string(), &client).await?;
+    Ok((
+        jar.add(pending_cookie(&state, started.cookie_value)),
+        axum::Json(LinkStarted {
+            authorize_url: started.authorize_url,
+        }),
+    ))
 }

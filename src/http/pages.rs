@@ -3,19 +3,24 @@
 //!
 //! GET only shows a form; the token is spent by the POST it submits. Mail scanners and link
 //! previewers fetch links with GET, and must not be able to use up a token.
+//!
+//! They share the hosted pages' templates, branding and strings. Unlike those pages they send
+//! `Referrer-Policy: no-referrer`: the address holds the token, and the form needs no origin
+//! check (the token is the proof).
 
 use crate::app::AppState;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::{email_change, lockout, password_change, verification};
 use crate::client::ClientInfo;
 use crate::error::Error;
-use crate::mail::templates::escape_html;
+use crate::http::ui::{self, text};
 use axum::extract::{Form, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,107 +38,107 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{title}</title><style>body{{font-family:sans-serif;max-width:32em;margin:4em auto;padding:0 1em;line-height:1.5}}\
-         button{{font-size:1.1em;padding:.5em 1.2em}}</style></head><body><h1>{title}</h1>{body}</body></html>",
-        title = escape_html(title)
-    );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, CSP),
-        ],
-        html,
-    )
-        .into_response()
+/// A hosted page that never tells anyone the address it was opened at.
+fn page(state: &AppState, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+    let mut response = ui::page(state, status, template, ctx);
+    response
+        .headers_mut()
+        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
-/// The page a mailed link opens: one button that posts the token back to `action`.
-fn confirm_page(token: Option<String>, title: &str, action: &str, button: &str) -> Response {
+fn message(state: &AppState, status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        state,
+        status,
+        "message.html",
+        minijinja::context! { title, message, link => "/login", link_text => text("go_to_sign_in") },
+    )
+}
+
+fn incomplete(state: &AppState) -> Response {
+    message(
+        state,
+        StatusCode::BAD_REQUEST,
+        text("link_incomplete_title"),
+        text("link_incomplete"),
+    )
+}
+
+/// The page a mailed link opens: one button that posts the token back to `action`. `key` names
+/// its strings: `<key>_title`, `<key>_intro`, `<key>_button`.
+fn confirm_page(state: &AppState, token: Option<String>, key: &str, action: &str) -> Response {
     match token.filter(|t| !t.is_empty()) {
         Some(token) => page(
+            state,
             StatusCode::OK,
-            title,
-            &format!(
-                "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-                 <button type=\"submit\">{button}</button></form>",
-                escape_html(&token)
-            ),
+            "link.html",
+            minijinja::context! {
+                title => text(&format!("{key}_title")),
+                intro => text(&format!("{key}_intro")),
+                button => text(&format!("{key}_button")),
+                action,
+                token,
+            },
         ),
-        None => page(
-            StatusCode::BAD_REQUEST,
-            "Link incomplete",
-            "<p>This link has no token. Open the link from the mail exactly as it was sent.</p>",
-        ),
+        None => incomplete(state),
     }
 }
 
-/// The answer to a posted token: `done` on success, the reason on a refused link.
-fn outcome_page(result: crate::error::Result<()>, title: &str, done: &str) -> Response {
+/// The answer to a posted token: `<key>_done_title` / `<key>_done` on success, the reason on a
+/// refused link.
+fn outcome_page(state: &AppState, result: crate::error::Result<()>, key: &str) -> Response {
     match result {
-        Ok(()) => page(StatusCode::OK, title, &format!("<p>{done}</p>")),
-        Err(e) if e.status().is_server_error() => e.into_response(),
-        Err(e) => page(
-            e.status(),
-            "This link does not work",
-            &format!("<p>{}</p>", escape_html(&e.to_string())),
+        Ok(()) => message(
+            state,
+            StatusCode::OK,
+            text(&format!("{key}_done_title")),
+            text(&format!("{key}_done")),
         ),
+        Err(e) => broken(state, e),
     }
 }
 
-async fn show(Query(q): Query<TokenQuery>) -> Response {
-    confirm_page(
-        q.token,
-        "Confirm your email address",
-        "verify-email",
-        "Confirm my email address",
+fn broken(state: &AppState, e: Error) -> Response {
+    if e.status().is_server_error() {
+        return e.into_response();
+    }
+    message(
+        state,
+        e.status(),
+        text("link_broken_title"),
+        &ui::sentence(&e.to_string()),
     )
 }
 
-async fn show_unlock(Query(q): Query<TokenQuery>) -> Response {
-    confirm_page(q.token, "Unlock your account", "unlock-account", "Unlock my account")
-}
-
-async fn submit_unlock(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
-    let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
-    outcome_page(
-        lockout::unlock_with_token(&state, &token, &client).await,
-        "Account unlocked",
-        "Sign-in works again. You can close this page and sign in.",
-    )
-}
-
-async fn show_email_change(Query(q): Query<TokenQuery>) -> Response {
-    confirm_page(
-        q.token,
-        "Confirm your new sign-in address",
-        "confirm-email-change",
-        "Use this address from now on",
-    )
-}
-
-async fn submit_email_change(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
-    let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
-    outcome_page(
-        email_change::confirm(&state, &token, &client).await,
-        "Sign-in address changed",
-        "Your account signs in with this address from now on. You can close this page.",
-    )
+async fn show(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    confirm_page(&state, q.token, "verify", "verify-email")
 }
 
 async fn confirm(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
     let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
-    outcome_page(
-        verification::verify_with_token(&state, &token, &client).await,
-        "Email address confirmed",
-        "Thank you. You can close this page and sign in.",
-    )
+    let result = verification::verify_with_token(&state, &token, &client).await;
+    outcome_page(&state, result, "verify")
+}
+
+async fn show_unlock(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    confirm_page(&state, q.token, "unlock", "unlock-account")
+}
+
+async fn submit_unlock(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+    let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
+    let result = lockout::unlock_with_token(&state, &token, &client).await;
+    outcome_page(&state, result, "unlock")
+}
+
+async fn show_email_change(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    confirm_page(&state, q.token, "address_change", "confirm-email-change")
+}
+
+async fn submit_email_change(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+    let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
+    let result = email_change::confirm(&state, &token, &client).await;
+    outcome_page(&state, result, "address_change")
 }
 
 #[derive(Deserialize)]
@@ -142,26 +147,20 @@ struct ResetForm {
     new_password: Option<String>,
 }
 
-fn reset_form(token: &str, problem: Option<&str>) -> String {
-    let problem = problem
-        .map(|p| format!("<p role=\"alert\"><strong>{}</strong></p>", escape_html(p)))
-        .unwrap_or_default();
-    format!(
-        "{problem}<form method=\"post\" action=\"reset-password\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-         <p><label>New password<br><input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"128\" required></label></p>\
-         <button type=\"submit\">Set new password</button></form>",
-        escape_html(token)
+fn reset_page(state: &AppState, status: StatusCode, token: &str, fields: BTreeMap<String, String>) -> Response {
+    let error = (!fields.is_empty()).then(|| text("fix_fields"));
+    page(
+        state,
+        status,
+        "reset.html",
+        minijinja::context! { token, fields, error },
     )
 }
 
-async fn show_reset(Query(q): Query<TokenQuery>) -> Response {
+async fn show_reset(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     match q.token.filter(|t| !t.is_empty()) {
-        Some(token) => page(StatusCode::OK, "Choose a new password", &reset_form(&token, None)),
-        None => page(
-            StatusCode::BAD_REQUEST,
-            "Link incomplete",
-            "<p>This link has no token. Open the link from the mail exactly as it was sent.</p>",
-        ),
+        Some(token) => reset_page(&state, StatusCode::OK, &token, BTreeMap::new()),
+        None => incomplete(&state),
     }
 }
 
@@ -169,28 +168,18 @@ async fn submit_reset(State(state): State<AppState>, client: ClientInfo, Form(f)
     let raw_token = f.token.unwrap_or_default();
     let token = OpaqueToken::from_presented(&raw_token);
     match password_change::reset(&state, &token, f.new_password.as_deref().unwrap_or(""), &client).await {
-        Ok(()) => page(
+        Ok(()) => message(
+            &state,
             StatusCode::OK,
-            "Password changed",
-            "<p>Your password was changed. You can close this page and sign in.</p>",
+            text("reset_done_title"),
+            text("reset_done"),
         ),
-        Err(Error::Validation(errors)) => {
-            let text = errors
-                .iter()
-                .map(|e| format!("The new password {}.", e.message))
-                .collect::<Vec<_>>()
-                .join(" ");
-            page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Choose a new password",
-                &reset_form(&raw_token, Some(&text)),
-            )
-        }
-        Err(e) if e.status().is_server_error() => e.into_response(),
-        Err(e) => page(
-            e.status(),
-            "This link does not work",
-            &format!("<p>{}</p>", escape_html(&e.to_string())),
+        Err(e @ Error::Validation(_)) => reset_page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &raw_token,
+            ui::field_messages(&e),
         ),
+        Err(e) => broken(&state, e),
     }
 }

@@ -1,7 +1,7 @@
 //! The three steps of a social login: start (redirect to the provider), callback (verify,
 //! find or create the user, hand out a one-time code) and exchange (code → tokens or MFA step).
 
-use super::state_cookie::{PendingLogin, TTL_SECS};
+use super::state_cookie::{PendingLogin, Purpose, TTL_SECS};
 use super::{CodeExchange, ProviderProfile};
 use crate::auth::mfa::challenge::{self, LoginOutcome};
 use crate::auth::one_time;
@@ -57,16 +57,38 @@ fn path_within(path: &str, prefix: &str) -> bool {
     }
 }
 
+/// Where an API caller's browser lands: the allowed `redirect_to`, else `OAUTH_SUCCESS_URL`.
+pub fn landing_url(state: &Services, redirect_to: Option<&str>) -> Result<Url> {
+    match redirect_to {
+        Some(r) => allowed_redirect(state, r),
+        None => state.config.oauth_success_url.clone().ok_or_else(|| Error::Problem {
+            code: ErrorCode::OauthSuccessUrlUnset,
+            message: "OAUTH_SUCCESS_URL is not set on this server".into(),
+        }),
+    }
+}
+
+/// `GET /api/auth/oauth/{provider}`: a sign-in that ends at the app.
 pub async fn start(state: &Services, provider_name: &str, redirect_to: Option<&str>) -> Result<Started> {
-    let provider = state.oauth.get(provider_name)?;
     let redirect_to = redirect_to.map(|r| allowed_redirect(state, r)).transpose()?;
+    begin(state, provider_name, redirect_to.map(String::from), Purpose::Api).await
+}
+
+/// A sign-in started on the hosted pages, or a link started from the account: see [`Purpose`].
+pub async fn start_for(state: &Services, provider_name: &str, purpose: Purpose) -> Result<Started> {
+    begin(state, provider_name, None, purpose).await
+}
+
+async fn begin(state: &Services, provider_name: &str, redirect_to: Option<String>, purpose: Purpose) -> Result<Started> {
+    let provider = state.oauth.get(provider_name)?;
     let pending = PendingLogin {
         provider: provider.name().to_string(),
         state: URL_SAFE_NO_PAD.encode(random_bytes::<24>()),
         nonce: URL_SAFE_NO_PAD.encode(random_bytes::<24>()),
         pkce_verifier: URL_SAFE_NO_PAD.encode(random_bytes::<32>()),
-        redirect_to: redirect_to.map(String::from),
+        redirect_to,
         expires_at: state.now().timestamp() + TTL_SECS,
+        purpose,
     };
     let url = provider
         .authorize_url(&state.oauth.http, &redirect_uri(state), &pending)
@@ -92,6 +114,11 @@ pub enum Landing {
     WithCode(Url),
     /// Cookie mode: to the app, with the new session's pair to set as cookies.
     SignedIn(Url, TokenPair),
+    /// The hosted pages' sign-in: their session (or their MFA step), then `return_to`.
+    Page(String, LoginOutcome),
+    /// The provider was linked to the signed-in account; back to where the link started, with
+    /// `linked=<provider>`.
+    Linked(String),
 }
 
 /// Verifies the callback and decides where to send the browser.
@@ -146,14 +173,23 @@ pub async fn callback(
             now: now.timestamp(),
         })
         .await?;
+    match pending.purpose {
+        Purpose::Api => {}
+        Purpose::Page { return_to } => {
+            let user = find_or_create_user(state, provider.name(), &profile).await?;
+            return Ok(Landing::Page(return_to, first_factor_done(state, user, client).await?));
+        }
+        Purpose::Link {
+            user_id,
+            session_id,
+            return_to,
+        } => {
+            super::identities::link(state, user_id, session_id, provider.name(), &profile, client).await?;
+            return Ok(Landing::Linked(with_linked(&return_to, provider.name())));
+        }
+    }
     let user = find_or_create_user(state, provider.name(), &profile).await?;
-    let mut target = match pending.redirect_to.as_deref() {
-        Some(r) => allowed_redirect(state, r)?,
-        None => state.config.oauth_success_url.clone().ok_or_else(|| Error::Problem {
-            code: ErrorCode::OauthSuccessUrlUnset,
-            message: "OAUTH_SUCCESS_URL is not set on this server".into(),
-        })?,
-    };
+    let mut target = landing_url(state, pending.redirect_to.as_deref())?;
     if state.config.refresh_token_cookie && !user.mfa_enabled {
         // Cookie mode (seed 001): the session starts here and its refresh token is set as a
         // cookie on the redirect; no code travels in the URL at all.
@@ -254,9 +290,10 @@ async fn find_or_create_user(state: &Services, provider: &str, profile: &Provide
     }
 }
 
-/// Tells the owner that a provider identity was linked to their account by its verified address:
-/// from now on it signs them in, so they must hear of it if it was not them.
-async fn notify_linked(state: &Services, user: &UserRecord, provider: &str) -> Result<()> {
+/// Tells the owner that a provider identity was linked to their account (by its verified
+/// address, or from the account page): from now on it signs them in, so they must hear of it
+/// if it was not them.
+pub(super) async fn notify_linked(state: &Services, user: &UserRecord, provider: &str) -> Result<()> {
     let name = user.first_name.clone().unwrap_or_default();
     let when = crate::mail::templates::mail_time(state.now());
     let mail = state.outbox.render(
@@ -270,6 +307,18 @@ async fn notify_linked(state: &Services, user: &UserRecord, provider: &str) -> R
     );
     state.outbox.enqueue(&user.email, mail).await?;
     Ok(())
+}
+
+/// `target` (an own path or an allowed URL) with `linked=<provider>` added to its query.
+fn with_linked(target: &str, provider: &str) -> String {
+    let pair: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("linked", provider)
+        .finish();
+    let joiner = if target.contains('?') { '&' } else { '?' };
+    match target.split_once('#') {
+        Some((before, fragment)) => format!("{before}{joiner}{pair}#{fragment}"),
+        None => format!("{target}{joiner}{pair}"),
+    }
 }
 
 fn valid_name(raw: Option<&str>) -> Option<String> {
@@ -289,6 +338,12 @@ pub async fn exchange(state: &Services, code: &str, client: &ClientInfo) -> Resu
     let presented = OpaqueToken::from_presented(code);
     let record = one_time::redeem(state, TokenPurpose::OAuthExchange, &presented.hash()).await??;
     let user = active(state.store.users().by_id(record.user_id).await?)?;
+    first_factor_done(state, user, client).await
+}
+
+/// The provider vouched for `user`: a session, or the MFA step when the user has MFA on.
+async fn first_factor_done(state: &Services, user: UserRecord, client: &ClientInfo) -> Result<LoginOutcome> {
+    let user = active(Some(user))?;
     if user.mfa_enabled {
         // The password login's challenge, recording the provider as the first factor.
         let step = challenge::begin(state, &user, TokenPurpose::MfaChallengeAfterOAuth).await?;
@@ -300,7 +355,17 @@ pub async fn exchange(state: &Services, code: &str, client: &ClientInfo) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::path_within;
+    use super::{path_within, with_linked};
+
+    #[test]
+    fn linked_is_added_to_the_query() {
+        assert_eq!(with_linked("/account", "github"), "/account?linked=github");
+        assert_eq!(with_linked("/account#ids", "a b"), "/account?linked=a+b#ids");
+        assert_eq!(
+            with_linked("https://app.test/s?x=1", "corp"),
+            "https://app.test/s?x=1&linked=corp"
+        );
+    }
 
     #[test]
     fn an_allowed_path_ends_at_a_segment() {

@@ -155,6 +155,13 @@ impl Providers {
         }
     }
 
+    /// The configured providers' names, sorted (the sign-in page's buttons).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.by_name.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     /// The provider called `name`, or 404 `provider_not_configured`.
     pub fn get(&self, name: &str) -> Result<Arc<Provider>> {
         self.by_name.get(name).cloned().ok_or_else(|| {

@@ -24,6 +24,27 @@ pub struct PendingLogin {
     pub redirect_to: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// What the sign-in is for; cookies sealed before this field existed are API sign-ins.
+    #[serde(default)]
+    pub purpose: Purpose,
+}
+
+/// Why the browser went to the provider, which decides where the callback sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Purpose {
+    /// `GET /api/auth/oauth/{provider}`: back to the app with `?code=` (or cookie mode's session).
+    #[default]
+    Api,
+    /// The hosted sign-in page: the page session, then `return_to` (already checked).
+    Page { return_to: String },
+    /// A signed-in user adding this provider to their account. `session_id` must still be live
+    /// when the provider sends the browser back; `return_to` is a checked URL or own path.
+    Link {
+        user_id: uuid::Uuid,
+        session_id: uuid::Uuid,
+        return_to: String,
+    },
 }
 
 impl PendingLogin {
@@ -35,13 +56,18 @@ impl PendingLogin {
 
     /// The login the cookie describes, if its signature is ours and it has not expired.
     pub fn open(raw: &str, key: &[u8], now_unix: i64) -> Option<Self> {
+        Self::open_any_age(raw, key).filter(|p| p.expires_at > now_unix)
+    }
+
+    /// A genuine cookie even after it expired, to learn what it was for: a refused callback is
+    /// then answered in kind (a page for a page's sign-in). Never a reason to accept a callback.
+    pub fn open_any_age(raw: &str, key: &[u8]) -> Option<Self> {
         let (body, mac) = raw.split_once('.')?;
         let expected = URL_SAFE_NO_PAD.encode(hmac_bytes(key, &[b"oauth-state", body.as_bytes()]));
         if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
             return None;
         }
-        let pending: PendingLogin = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
-        (pending.expires_at > now_unix).then_some(pending)
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
     }
 }
 
@@ -57,6 +83,7 @@ mod tests {
             pkce_verifier: "v".into(),
             redirect_to: None,
             expires_at,
+            purpose: Purpose::Api,
         }
     }
 
@@ -68,5 +95,28 @@ mod tests {
         assert!(PendingLogin::open(&sealed, b"key", 100).is_none());
         let tampered = sealed.replacen('e', "f", 1);
         assert!(PendingLogin::open(&tampered, b"key", 99).is_none());
+    }
+
+    #[test]
+    fn the_purpose_survives_expiry_but_not_a_foreign_key() {
+        let mut pending = sample(100);
+        pending.purpose = Purpose::Page {
+            return_to: "/account".into(),
+        };
+        let sealed = pending.seal(b"key");
+        let purpose_of = |key: &[u8]| PendingLogin::open_any_age(&sealed, key).map(|p| p.purpose);
+        assert_eq!(purpose_of(b"key"), Some(pending.purpose.clone()));
+        assert_eq!(purpose_of(b"other"), None);
+        assert!(PendingLogin::open(&sealed, b"key", 200).is_none());
+    }
+
+    #[test]
+    fn a_cookie_without_a_purpose_is_an_api_sign_in() {
+        let body = URL_SAFE_NO_PAD.encode(
+            br#"{"provider":"corp","state":"s","nonce":"n","pkce_verifier":"v","redirect_to":null,"expires_at":100}"#,
+        );
+        let mac = URL_SAFE_NO_PAD.encode(hmac_bytes(b"key", &[b"oauth-state", body.as_bytes()]));
+        let opened = PendingLogin::open(&format!("{body}.{mac}"), b"key", 99).map(|p| p.purpose);
+        assert_eq!(opened, Some(Purpose::Api));
     }
 }

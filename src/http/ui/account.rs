@@ -1,28 +1,29 @@
 //! The account page: the profile, the password, and where the user is signed in. Each form
 //! posts back here and the page shows the outcome; every action is the API's own rule.
 
-use super::forms::{check_session_form, session_token};
+use super::forms::session_token;
+use super::signed_in::SignedInForm;
 use super::register::field_messages;
 use super::render::page;
 use super::session::{page_user, signed_out_cookies};
 use super::signin::shown;
-use super::strings::text;
+use super::strings::{provider_label, text};
 use crate::app::AppState;
 use crate::auth::sessions::{self, AuthUser};
 use crate::auth::{account_deletion, password_change, profile};
 use crate::client::ClientInfo;
 use crate::domain::Password;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::http::profile::UpdateProfileRequest;
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use minijinja::context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-pub(super) const HERE: &str = "/account";
+pub(super) use super::signed_in::HERE;
 
 /// What a form on the page reports back.
 #[derive(Default)]
@@ -32,6 +33,8 @@ pub(super) struct Outcome {
     /// Which form the error belongs to, so it is shown next to it.
     pub section: &'static str,
     pub fields: BTreeMap<String, String>,
+    /// The address typed into the change-address form, kept after a refusal.
+    pub new_email: Option<String>,
 }
 
 pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode, outcome: Outcome) -> Response {
@@ -66,7 +69,30 @@ pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode
             }
         })
         .collect();
+    let linked = match crate::auth::oauth::identities::list(state, user.user_id).await {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let identities: Vec<_> = linked
+        .iter()
+        .map(|i| {
+            context! {
+                id => i.id.to_string(),
+                label => provider_label(&i.provider),
+                email => i.email.clone(),
+                linked_at => i.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            }
+        })
+        .collect();
+    let providers: Vec<_> = state
+        .oauth
+        .names()
+        .into_iter()
+        .filter(|name| !linked.iter().any(|i| &i.provider == name))
+        .map(|name| context! { label => provider_label(&name), name })
+        .collect();
     let profile = context! {
+        has_password => record.password_hash.is_some(),
         email => record.email.clone(),
         username => record.username.clone(),
         first_name => record.first_name.clone(),
@@ -91,6 +117,9 @@ pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode
             profile,
             mfa,
             sessions,
+            identities,
+            providers,
+            new_email => outcome.new_email,
             notice => outcome.notice,
             error => outcome.error,
             section => outcome.section,
@@ -99,43 +128,71 @@ pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode
     )
 }
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
-    match page_user(&state, &jar, HERE).await {
-        Ok(user) => render(&state, &user, StatusCode::OK, Outcome::default()).await,
-        Err(redirect) => redirect,
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    /// Set by the callback of a link started here.
+    linked: Option<String>,
+    /// `step_up`: back from the step-up form.
+    done: Option<String>,
+}
+
+pub async fn show(State(state): State<AppState>, jar: CookieJar, Query(q): Query<ShowQuery>) -> Response {
+    let user = match page_user(&state, &jar, HERE).await {
+        Ok(user) => user,
+        Err(redirect) => return redirect,
+    };
+    // Only fixed texts: nothing from the URL is shown.
+    let notice = if q.linked.is_some_and(|p| state.oauth.names().contains(&p)) {
+        Some(text("identity_linked"))
+    } else if q.done.as_deref() == Some("step_up") {
+        Some(text("step_up_done"))
+    } else {
+        None
+    };
+    let outcome = Outcome {
+        notice,
+        ..Default::default()
+    };
+    render(&state, &user, StatusCode::OK, outcome).await
+}
+
+/// `refused`, for a form whose password box is `password_field` (the rules call it
+/// `current_password`, which is the change-password form's box).
+pub(super) async fn refused_as(
+    state: &AppState,
+    user: &AuthUser,
+    section: &'static str,
+    e: Error,
+    password_field: &str,
+) -> Response {
+    refused(state, user, section, renamed(e, password_field)).await
+}
+
+fn renamed(e: Error, password_field: &str) -> Error {
+    match e {
+        Error::Validation(mut errors) => {
+            for f in errors.iter_mut().filter(|f| f.field == "current_password") {
+                f.field = password_field.into();
+            }
+            Error::Validation(errors)
+        }
+        other => other,
     }
 }
 
-/// The signed-in user of a posted form whose CSRF token checks out, or the answer instead.
-pub(super) async fn poster(
-    state: &AppState,
-    jar: &CookieJar,
-    headers: &HeaderMap,
-    csrf: Option<&str>,
-) -> Result<AuthUser, Response> {
-    let user = page_user(state, jar, HERE).await?;
-    check_session_form(state, headers, user.session_id, csrf).map_err(|e| form_refused(state, e))?;
-    Ok(user)
-}
-
-/// A signed-in form that failed its CSRF or origin check: a page saying so, not JSON.
-pub(super) fn form_refused(state: &AppState, e: Error) -> Response {
-    page(
-        state,
-        e.status(),
-        "message.html",
-        context! {
-            title => text("form_refused"),
-            message => shown(&e),
-            link => HERE,
-            link_text => text("back_to_account"),
-        },
-    )
-}
-
+/// The account page again with the refusal next to its form, or the step-up form when the
+/// change needs a fresh second factor first.
 pub(super) async fn refused(state: &AppState, user: &AuthUser, section: &'static str, e: Error) -> Response {
+    refused_keeping(state, user, section, e, Outcome::default()).await
+}
+
+/// `refused`, keeping what `kept` carries (what was typed).
+async fn refused_keeping(state: &AppState, user: &AuthUser, section: &'static str, e: Error, kept: Outcome) -> Response {
     if let Error::Internal(_) = e {
         return e.into_response();
+    }
+    if e.code() == ErrorCode::MfaStepUpRequired.as_str() {
+        return super::step_up::form(state, user, StatusCode::FORBIDDEN, None, None).await;
     }
     let status = e.status();
     let fields = field_messages(&e);
@@ -152,7 +209,7 @@ pub(super) async fn refused(state: &AppState, user: &AuthUser, section: &'static
             error,
             section,
             fields,
-            ..Default::default()
+            ..kept
         },
     )
     .await
@@ -171,15 +228,9 @@ pub struct ProfileForm {
 
 pub async fn update_profile(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<ProfileForm>,
+    SignedInForm { user, form: f, .. }: SignedInForm<ProfileForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     // A form sends every field; an empty one is "not given" except the username, which an
     // empty box removes.
     let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty()).map(Some);
@@ -223,15 +274,9 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<PasswordForm>,
+    SignedInForm { user, form: f, .. }: SignedInForm<PasswordForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     let current = Password::for_verification(f.current_password.as_deref().unwrap_or_default());
     let new_password = f.new_password.unwrap_or_default();
     match password_change::change(&state, &user, &current, &new_password, &client).await {
@@ -259,15 +304,9 @@ pub struct SessionForm {
 
 pub async fn revoke_session(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<SessionForm>,
+    SignedInForm { user, form: f, jar }: SignedInForm<SessionForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     let id = f
         .session_id
         .as_deref()
@@ -297,15 +336,9 @@ pub async fn revoke_session(
 
 pub async fn revoke_other_sessions(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<SessionForm>,
+    SignedInForm { user, .. }: SignedInForm<SessionForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     match sessions::end_others(&state, &user, &client).await {
         Ok(_) => {
             render(
@@ -333,15 +366,9 @@ pub struct DeleteForm {
 /// for an account without one, a recent sign-in). Signed out here at once.
 pub async fn delete_account(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<DeleteForm>,
+    SignedInForm { user, form: f, jar }: SignedInForm<DeleteForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     let password = f
         .delete_password
         .filter(|p| !p.is_empty())
@@ -356,13 +383,49 @@ pub async fn delete_account(
             );
             (signed_out_cookies(&state, jar), body).into_response()
         }
-        // The rule names the password `current_password`; here its box is `delete_password`.
-        Err(Error::Validation(mut errors)) => {
-            for e in errors.iter_mut().filter(|e| e.field == "current_password") {
-                e.field = "delete_password".into();
-            }
-            refused(&state, &user, "delete", Error::Validation(errors)).await
-        }
-        Err(e) => refused(&state, &user, "delete", e).await,
+        Err(e) => refused_as(&state, &user, "delete", e, "delete_password").await,
     }
 }
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    csrf: Option<String>,
+    new_email: Option<String>,
+    email_password: Option<String>,
+}
+
+/// `POST /account/email`: a link to the new address; nothing changes until it is used.
+pub async fn change_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    SignedInForm { user, form: f, .. }: SignedInForm<EmailForm>,
+) -> Response {
+    let password = f.email_password.filter(|p| !p.is_empty());
+    let typed = f.new_email.unwrap_or_default();
+    let result = crate::http::email_change::request(
+        &state,
+        &user,
+        Some(typed.trim()).filter(|t| !t.is_empty()),
+        password.as_deref(),
+        &client,
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            let outcome = Outcome {
+                notice: Some(text("email_change_sent")),
+                ..Default::default()
+            };
+            render(&state, &user, StatusCode::OK, outcome).await
+        }
+        Err(e) => {
+            let kept = Outcome {
+                new_email: Some(typed),
+                ..Default::default()
+            };
+            refused_keeping(&state, &user, "email", renamed(e, "email_password"), kept).await
+        }
+    }
+}
+
+super::signed_in::csrf_form!(DeleteForm, EmailForm, PasswordForm, ProfileForm, SessionForm);

@@ -3,7 +3,8 @@
 //! codes, and turning it off. The rules are the API's: the first factor needs a recent sign-in
 //! or the current password, later changes need the step-up.
 
-use super::account::{poster, refused, render, Outcome};
+use super::signed_in::SignedInForm;
+use super::account::{refused, render, Outcome};
 use super::forms::session_token;
 use super::render::page;
 use super::signin::shown;
@@ -14,10 +15,9 @@ use crate::auth::mfa::Method;
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::domain::Password;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use minijinja::context;
@@ -57,15 +57,9 @@ fn codes_page(state: &AppState, user: &AuthUser, codes: RecoveryCodes) -> Respon
 pub async fn start(
     State(state): State<AppState>,
     Path(method): Path<String>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<MfaForm>,
+    SignedInForm { user, form: f, .. }: SignedInForm<MfaForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     let Some(method) = method_of(&method) else {
         return refused(
             &state,
@@ -149,15 +143,9 @@ async fn qr_again(state: &AppState, user: &AuthUser, secret: &str) -> Option<Str
 pub async fn confirm(
     State(state): State<AppState>,
     Path(method): Path<String>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<MfaForm>,
+    SignedInForm { user, form: f, .. }: SignedInForm<MfaForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     let Some(method) = method_of(&method) else {
         return refused(
             &state,
@@ -186,15 +174,9 @@ pub async fn confirm(
 /// `POST /account/mfa/recovery-codes`: a new set; the old codes stop working.
 pub async fn new_recovery_codes(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<MfaForm>,
+    SignedInForm { user, .. }: SignedInForm<MfaForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     match enrol::regenerate_recovery_codes(&state, &user, &client).await {
         Ok(codes) => codes_page(&state, &user, codes),
         Err(e) => refused(&state, &user, "mfa", e).await,
@@ -204,15 +186,9 @@ pub async fn new_recovery_codes(
 /// `POST /account/mfa/disable`: a current code (the step-up) turns two-step sign-in off.
 pub async fn disable(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<MfaForm>,
+    SignedInForm { user, form: f, .. }: SignedInForm<MfaForm>,
 ) -> Response {
-    let user = match poster(&state, &jar, &headers, f.csrf.as_deref()).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
     match enrol::disable(&state, &user, method, code.trim(), &client).await {
@@ -231,3 +207,5 @@ pub async fn disable(
         Err(e) => refused(&state, &user, "mfa", e).await,
     }
 }
+
+super::signed_in::csrf_form!(MfaForm);

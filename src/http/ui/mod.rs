@@ -8,27 +8,36 @@
 //! ([`forms`]). Every string a user reads is in [`strings`].
 
 mod account;
+mod code_login;
 mod forms;
 mod mfa;
 mod register;
 mod render;
 mod session;
+mod signed_in;
 mod signin;
+mod social;
+mod step_up;
 mod strings;
 
 use crate::app::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use render::STYLESHEET_PATH;
+pub use register::field_messages;
+pub use render::{page, STYLESHEET_PATH};
+pub use signin::sentence;
+pub use strings::text;
+pub use social::{refused_callback as social_refused, signed_in as social_sign_in};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(signin::show).post(signin::submit))
-        .route("/login/mfa", post(signin::submit_mfa))
+        .route("/login/mfa", get(signin::show_mfa).post(signin::submit_mfa))
+        .route("/login/social/{provider}", get(social::start))
         .route("/login/mfa/send-code", post(signin::send_mfa_code))
-        .route("/login/code", get(signin::show_code).post(signin::request_code))
-        .route("/login/code/verify", post(signin::submit_code))
+        .route("/login/code", get(code_login::show_code).post(code_login::request_code))
+        .route("/login/code/verify", post(code_login::submit_code))
         .route("/logout", post(signin::logout))
         .route("/register", get(register::show).post(register::submit))
         .route(
@@ -39,6 +48,11 @@ pub fn router() -> Router<AppState> {
         .route("/account/profile", post(account::update_profile))
         .route("/account/password", post(account::change_password))
         .route("/account/delete", post(account::delete_account))
+        .route("/account/email", post(account::change_email))
+        .route("/account/step-up", post(step_up::confirm))
+        .route("/account/step-up/send-code", post(step_up::send_code))
+        .route("/account/identities/link", post(social::link))
+        .route("/account/identities/unlink", post(social::unlink))
         .route("/account/sessions/revoke", post(account::revoke_session))
         .route("/account/sessions/revoke-others", post(account::revoke_other_sessions))
         .route("/account/mfa/recovery-codes", post(mfa::new_recovery_codes))

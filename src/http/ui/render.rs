@@ -22,6 +22,9 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("account.html", include_str!("templates/account.html")),
     ("mfa_enrol.html", include_str!("templates/mfa_enrol.html")),
     ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
+    ("step_up.html", include_str!("templates/step_up.html")),
+    ("link.html", include_str!("templates/link.html")),
+    ("reset.html", include_str!("templates/reset.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/gatehouse.css");
@@ -135,7 +138,23 @@ mod tests {
             ),
             (
                 "account.html",
-                context! { profile => context!{ email => "a@b.co", gender => "male" }, sessions => vec![context!{ id => "1", device => "Firefox on Linux", current => true }], section => "profile", error => "bad", ..base.clone() },
+                context! { profile => context!{ email => "a@b.co", gender => "male", has_password => true }, sessions => vec![context!{ id => "1", device => "Firefox on Linux", current => true }], identities => vec![context!{ id => "2", label => "GitHub", email => "a@b.co", linked_at => "2026-01-01 10:00 UTC" }], providers => vec![context!{ name => "corp", label => "Corp" }], section => "profile", error => "bad", ..base.clone() },
+            ),
+            (
+                "login.html",
+                context! { providers => vec![context!{ name => "github", label => "GitHub" }], ..base.clone() },
+            ),
+            (
+                "step_up.html",
+                context! { method_list => vec!["totp", "recovery"], ..base.clone() },
+            ),
+            (
+                "link.html",
+                context! { title => "Confirm", intro => "One click", button => "Go", action => "verify-email", token => "abc", ..base.clone() },
+            ),
+            (
+                "reset.html",
+                context! { token => "abc", fields => context!{ new_password => "is too short" }, ..base.clone() },
             ),
         ];
         for (name, ctx) in pages {

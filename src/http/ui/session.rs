@@ -51,7 +51,8 @@ pub fn signed_out_cookies(state: &AppState, jar: CookieJar) -> CookieJar {
         .add(removal(CSRF_COOKIE, "/"))
 }
 
-fn login_redirect(return_to: &str) -> String {
+/// The sign-in page, coming back to `return_to` afterwards.
+pub fn login_path(return_to: &str) -> String {
     format!("/login?return_to={}", urlencode(return_to))
 }
 
@@ -68,7 +69,7 @@ pub async fn page_user(state: &AppState, jar: &CookieJar, here: &str) -> Result<
         let to = if has_session_cookie {
             format!("{RESUME_PATH}?return_to={}", urlencode(here))
         } else {
-            login_redirect(here)
+            login_path(here)
         };
         return Err(Redirect::to(&to).into_response());
     };
@@ -79,7 +80,7 @@ pub async fn page_user(state: &AppState, jar: &CookieJar, here: &str) -> Result<
         }
         Err(_) => Err((
             signed_out_cookies(state, jar.clone()),
-            Redirect::to(&login_redirect(here)),
+            Redirect::to(&login_path(here)),
         )
             .into_response()),
     }
@@ -107,10 +108,10 @@ pub async fn resume(
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty())
     else {
-        return (signed_out_cookies(&state, jar), Redirect::to(&login_redirect(&back))).into_response();
+        return (signed_out_cookies(&state, jar), Redirect::to(&login_path(&back))).into_response();
     };
     match sessions::refresh(&state, &OpaqueToken::from_presented(&token), &client).await {
         Ok(pair) => (signed_in_cookies(&state, jar, &pair), Redirect::to(&back)).into_response(),
-        Err(_) => (signed_out_cookies(&state, jar), Redirect::to(&login_redirect(&back))).into_response(),
+        Err(_) => (signed_out_cookies(&state, jar), Redirect::to(&login_path(&back))).into_response(),
     }
 }

@@ -9,11 +9,12 @@ use super::strings::text;
 use crate::app::AppState;
 use crate::auth::login;
 use crate::auth::mfa::challenge::{self, LoginOutcome, MfaRequired};
-use crate::auth::mfa::{otp_login, Method};
+use super::strings::provider_label;
+use crate::auth::mfa::Method;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{self, TokenPair};
 use crate::client::ClientInfo;
-use crate::domain::{Email, Password};
+use crate::domain::Password;
 use crate::error::Error;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -49,11 +50,17 @@ fn login_page(
     notice: Option<&str>,
 ) -> Response {
     let (jar, csrf) = form_token(state, jar);
+    let providers: Vec<_> = state
+        .oauth
+        .names()
+        .into_iter()
+        .map(|name| context! { label => provider_label(&name), name })
+        .collect();
     let body = page(
         state,
         status,
         "login.html",
-        context! { csrf, return_to, identifier, error, notice },
+        context! { csrf, return_to, identifier, error, notice, providers },
     );
     (jar, body).into_response()
 }
@@ -78,7 +85,7 @@ pub struct LoginForm {
 }
 
 /// Where a finished sign-in goes: the cookies, then `return_to`.
-fn finish(state: &AppState, jar: CookieJar, pair: &TokenPair, return_to: &str) -> Response {
+pub(super) fn finish(state: &AppState, jar: CookieJar, pair: &TokenPair, return_to: &str) -> Response {
     let mut mfa_gone = Cookie::build((MFA_COOKIE, "")).path("/login").build();
     mfa_gone.make_removal();
     let jar = signed_in_cookies(state, jar.add(mfa_gone), pair);
@@ -106,25 +113,45 @@ fn mfa_page(
 }
 
 /// The answer to a correct first factor: signed in, or on to the MFA step.
-fn after_first_factor(state: &AppState, jar: CookieJar, outcome: LoginOutcome, return_to: &str) -> Response {
+pub(super) fn after_first_factor(state: &AppState, jar: CookieJar, outcome: LoginOutcome, return_to: &str) -> Response {
     match outcome {
         LoginOutcome::Tokens(pair) => finish(state, jar, &pair, return_to),
-        LoginOutcome::MfaRequired(MfaRequired {
-            mfa_token,
-            methods,
-            expires_in,
-            ..
-        }) => {
-            let mut cookie = Cookie::build((MFA_COOKIE, mfa_token))
-                .path("/login")
-                .http_only(true)
-                .secure(state.config.cookies_are_secure())
-                .same_site(SameSite::Strict)
-                .build();
-            cookie.set_max_age(cookie::time::Duration::seconds(expires_in.max(0)));
-            mfa_page(state, jar.add(cookie), StatusCode::OK, &methods, return_to, None, None)
+        LoginOutcome::MfaRequired(step) => {
+            let jar = with_pending_step(state, jar, &step);
+            mfa_page(state, jar, StatusCode::OK, &step.methods, return_to, None, None)
         }
     }
+}
+
+/// The jar with the pending MFA step's cookie.
+pub(super) fn with_pending_step(state: &AppState, jar: CookieJar, step: &MfaRequired) -> CookieJar {
+    let mut cookie = Cookie::build((MFA_COOKIE, step.mfa_token.clone()))
+        .path("/login")
+        .http_only(true)
+        .secure(state.config.cookies_are_secure())
+        .same_site(SameSite::Strict)
+        .build();
+    cookie.set_max_age(cookie::time::Duration::seconds(step.expires_in.max(0)));
+    jar.add(cookie)
+}
+
+#[derive(Deserialize)]
+pub struct MfaQuery {
+    return_to: Option<String>,
+    methods: Option<String>,
+}
+
+/// `GET /login/mfa`: the pending MFA step (after a social sign-in, which arrives by redirect).
+pub async fn show_mfa(State(state): State<AppState>, jar: CookieJar, Query(q): Query<MfaQuery>) -> Response {
+    let return_to = forms::return_to_or_default(&state, q.return_to.as_deref());
+    if jar.get(MFA_COOKIE).is_none() {
+        return Redirect::to(&session::login_path(&return_to)).into_response();
+    }
+    let mut methods = listed_methods(q.methods.as_deref());
+    if methods.is_empty() {
+        methods = vec![Method::Totp, Method::Email, Method::Recovery];
+    }
+    mfa_page(&state, jar, StatusCode::OK, &methods, &return_to, None, None)
 }
 
 pub async fn submit(
@@ -244,104 +271,6 @@ pub async fn send_mfa_code(
     }
 }
 
-fn code_page(
-    state: &AppState,
-    jar: CookieJar,
-    status: StatusCode,
-    return_to: &str,
-    email: &str,
-    sent: bool,
-    error: Option<String>,
-) -> Response {
-    let (jar, csrf) = form_token(state, jar);
-    let notice = sent.then(|| text("code_sent"));
-    let body = page(
-        state,
-        status,
-        "code.html",
-        context! { csrf, return_to, email, sent, error, notice },
-    );
-    (jar, body).into_response()
-}
-
-pub async fn show_code(State(state): State<AppState>, jar: CookieJar, Query(q): Query<ReturnQuery>) -> Response {
-    let return_to = forms::return_to_or_default(&state, q.return_to.as_deref());
-    code_page(&state, jar, StatusCode::OK, &return_to, "", false, None)
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    csrf: Option<String>,
-    return_to: Option<String>,
-    email: Option<String>,
-    code: Option<String>,
-}
-
-pub async fn request_code(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
-    let raw = f.email.unwrap_or_default();
-    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
-        return code_page(&state, jar, e.status(), &return_to, &raw, false, shown(&e));
-    }
-    let email = match Email::parse(&raw) {
-        Ok(email) => email,
-        Err(invalid) => {
-            let error = format!("{}: {}", text("email"), invalid.message);
-            return code_page(
-                &state,
-                jar,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &return_to,
-                &raw,
-                false,
-                Some(error),
-            );
-        }
-    };
-    // Answers the same whether or not the address has an account.
-    match otp_login::request(&state, &email).await {
-        Ok(()) => code_page(&state, jar, StatusCode::OK, &return_to, email.as_str(), true, None),
-        Err(e @ Error::Internal(_)) => e.into_response(),
-        Err(e) => code_page(&state, jar, e.status(), &return_to, &raw, false, shown(&e)),
-    }
-}
-
-pub async fn submit_code(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
-    let raw = f.email.unwrap_or_default();
-    if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {
-        return code_page(&state, jar, e.status(), &return_to, &raw, true, shown(&e));
-    }
-    let Ok(email) = Email::parse(&raw) else {
-        return code_page(
-            &state,
-            jar,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &return_to,
-            &raw,
-            false,
-            None,
-        );
-    };
-    let code = f.code.unwrap_or_default();
-    match otp_login::login(&state, &email, code.trim(), &client).await {
-        Ok(outcome) => after_first_factor(&state, jar, outcome, &return_to),
-        Err(e @ Error::Internal(_)) => e.into_response(),
-        Err(e) => code_page(&state, jar, e.status(), &return_to, email.as_str(), true, shown(&e)),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct LogoutForm {
     csrf: Option<String>,
@@ -356,7 +285,7 @@ pub async fn logout(
 ) -> Response {
     // Another site's form never gets as far as touching a cookie (logout CSRF).
     if let Err(e) = forms::check_origin(&state, &headers) {
-        return super::account::form_refused(&state, e);
+        return super::signed_in::form_refused(&state, e);
     }
     let user = match session::page_user(&state, &jar, "/login").await {
         Ok(user) => user,
@@ -364,7 +293,7 @@ pub async fn logout(
         Err(_) => return Redirect::to("/login").into_response(),
     };
     if let Err(e) = check_session_form(&state, &headers, user.session_id, f.csrf.as_deref()) {
-        return super::account::form_refused(&state, e);
+        return super::signed_in::form_refused(&state, e);
     }
     if let Err(e) = sessions::logout(&state, &user, &client).await {
         return e.into_response();
