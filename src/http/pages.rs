@@ -168,12 +168,7 @@ async fn submit_reset(State(state): State<AppState>, client: ClientInfo, Form(f)
     let raw_token = f.token.unwrap_or_default();
     let token = OpaqueToken::from_presented(&raw_token);
     match password_change::reset(&state, &token, f.new_password.as_deref().unwrap_or(""), &client).await {
-        Ok(()) => message(
-            &state,
-            StatusCode::OK,
-            text("reset_done_title"),
-            text("reset_done"),
-        ),
+        Ok(()) => message(&state, StatusCode::OK, text("reset_done_title"), text("reset_done")),
         Err(e @ Error::Validation(_)) => reset_page(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,

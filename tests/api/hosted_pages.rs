@@ -4,96 +4,9 @@
 
 use crate::both;
 use crate::common::*;
+use crate::hosted_support::Browser;
 use crate::mfa_support::{totp_now, totp_user, EMAIL};
 use serde_json::json;
-
-/// A cookie-keeping client whose requests come from the pages' own origin.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-impl Page {
-    /// The CSRF token of the (first) form on the page.
-    fn csrf(&self) -> String {
-        let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).unwrap();
-        re.captures(&self.html)
-            .unwrap_or_else(|| panic!("no form on the page: {}", self.html))[1]
-            .to_string()
-    }
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Self { app, client }
-    }
-
-    async fn read(r: reqwest::Response) -> Page {
-        let status = r.status().as_u16();
-        assert!(status < 500, "server error {status} from {}", r.url());
-        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-        Page {
-            status,
-            location,
-            html: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        Self::read(self.client.get(self.app.url(path)).send().await.unwrap()).await
-    }
-
-    /// Follows redirects on this server, as a browser would, and returns the last page.
-    async fn open(&self, path: &str) -> (String, Page) {
-        let mut path = path.to_string();
-        for _ in 0..5 {
-            let page = self.get(&path).await;
-            match page.location.clone() {
-                Some(next) if next.starts_with('/') => path = next,
-                _ => return (path, page),
-            }
-        }
-        panic!("too many redirects from {path}");
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let r = self
-            .client
-            .post(self.app.url(path))
-            .header("origin", PUBLIC_URL)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        Self::read(r).await
-    }
-
-    /// Signs in on /login (following the form it shows) and returns the answer to the post.
-    async fn sign_in(&self, identifier: &str, password: &str, return_to: Option<&str>) -> Page {
-        let login = self.get("/login").await;
-        let csrf = login.csrf();
-        let mut form = vec![
-            ("csrf", csrf.as_str()),
-            ("identifier", identifier),
-            ("password", password),
-        ];
-        if let Some(r) = return_to {
-            form.push(("return_to", r));
-        }
-        self.post("/login", &form).await
-    }
-}
 
 async fn a_verified_user_signs_in_and_sees_the_account_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -17,6 +17,8 @@ mod email_change;
 mod error_reporting;
 mod foundation_flow;
 mod hosted_pages;
+mod hosted_social;
+mod hosted_support;
 mod import;
 mod instances;
 mod legacy_hashes;

@@ -2,7 +2,7 @@
 
 use crate::both;
 use crate::common::oidc::{Behaviour, StandInProvider};
-use crate::common::{expect_problem, Backend, TestApp, PASSWORD};
+use crate::common::{expect_invalid_current_password, expect_problem, Backend, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 const SUCCESS_URL: &str = "https://app.test/signed-in";
@@ -146,7 +146,7 @@ async fn verified_email_links_to_the_existing_account(backend: Backend) {
     assert_eq!(signed_in_user_id(&app).await, me["id"].as_str().unwrap());
     // The owner hears of it: from now on that provider account signs them in.
     let notice = app.mail_to("social@example.com", 1).await;
-    assert!(notice.subject.contains("corp sign-in was added"), "{}", notice.subject);
+    assert!(notice.subject.contains("Corp sign-in was added"), "{}", notice.subject);
     // Signing in again with it is not a new link: no second mail.
     signed_in_user_id(&app).await;
     assert_eq!(app.smtp.messages_to("social@example.com").len(), 2);
@@ -437,3 +437,62 @@ both!(
     a_user_with_a_password_can_unlink,
     a_discovery_document_naming_another_issuer_is_refused,
 );
+
+async fn a_signed_in_user_links_a_provider_through_the_api(backend: Backend) {
+    let (app, _p) = spawn(backend).await;
+    // A different address from the provider's: linking on purpose needs no address match.
+    let tokens = app.signed_in("rahim@example.com").await;
+    let path = "/api/auth/identities/corp/link";
+    let r = app.post_json(path, &json!({})).await;
+    assert_eq!(r.status(), 401, "a bearer token is needed");
+    let r = app
+        .post_json_auth(path, &tokens.access, &json!({ "redirect_to": "https://evil.test/" }))
+        .await;
+    expect_problem(r, 400, "redirect_not_allowed").await;
+    let r = app
+        .post_json_auth("/api/auth/identities/nowhere/link", &tokens.access, &json!({}))
+        .await;
+    expect_problem(r, 404, "provider_not_configured").await;
+
+    let r = app.post_json_auth(path, &tokens.access, &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let cookie = state_cookie(&r);
+    let body: Value = r.json().await.unwrap();
+    let authorize = url::Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
+    let back = app.client.get(authorize).send().await.unwrap();
+    let query = location(&back).query().unwrap_or_default().to_string();
+    let r = callback(&app, &query, Some(&cookie)).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r).as_str(), format!("{SUCCESS_URL}?linked=corp"));
+    let list: Value = app
+        .get_auth("/api/auth/identities", &tokens.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["provider"], "corp", "{list}");
+    assert_eq!(list[0]["email"], "social@example.com");
+    // Replaying the callback fails: the provider has spent its code.
+    let again = callback(&app, &query, Some(&cookie)).await;
+    assert_eq!(again.status(), 400);
+
+    // After the step-up window, the password is needed (and checked).
+    app.advance(chrono::Duration::minutes(11));
+    let fresh = app.refresh(&tokens.refresh).await;
+    let access = fresh.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app.post_json_auth(path, &access, &json!({})).await;
+    expect_problem(r, 403, "reauthentication_required").await;
+    let r = app
+        .post_json_auth(path, &access, &json!({ "current_password": "wrong password" }))
+        .await;
+    expect_invalid_current_password(r).await;
+    let r = app
+        .post_json_auth(path, &access, &json!({ "current_password": PASSWORD }))
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+both!(a_signed_in_user_links_a_provider_through_the_api);

@@ -13,7 +13,7 @@ async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
 }
 
 /// Asks for a reset and returns the token from the mail (the nth mail to `email`).
-async fn reset_mail_token(app: &TestApp, email: &str) -> String {
+pub(crate) async fn reset_mail_token(app: &TestApp, email: &str) -> String {
     let before = app.smtp.messages_to(email).len();
     assert_eq!(forgot(app, email).await.status(), 202);
     let mail = app.mail_to(email, before).await;

@@ -79,7 +79,12 @@ pub async fn start_for(state: &Services, provider_name: &str, purpose: Purpose) 
     begin(state, provider_name, None, purpose).await
 }
 
-async fn begin(state: &Services, provider_name: &str, redirect_to: Option<String>, purpose: Purpose) -> Result<Started> {
+async fn begin(
+    state: &Services,
+    provider_name: &str,
+    redirect_to: Option<String>,
+    purpose: Purpose,
+) -> Result<Started> {
     let provider = state.oauth.get(provider_name)?;
     let pending = PendingLogin {
         provider: provider.name().to_string(),
@@ -302,7 +307,7 @@ pub(super) async fn notify_linked(state: &Services, user: &UserRecord, provider:
             ("app", &state.config.app_name),
             ("name", &name),
             ("when", &when),
-            ("provider", provider),
+            ("provider", &super::display_name(provider)),
         ],
     );
     state.outbox.enqueue(&user.email, mail).await?;

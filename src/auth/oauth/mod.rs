@@ -173,6 +173,29 @@ impl Providers {
     }
 }
 
+/// How a provider's name is shown to people (buttons, mails): the brand's own spelling for the
+/// well-known ones, else the configured name with a capital letter.
+pub fn display_name(name: &str) -> String {
+    let known = [
+        ("github", "GitHub"),
+        ("gitlab", "GitLab"),
+        ("facebook", "Facebook"),
+        ("google", "Google"),
+        ("microsoft", "Microsoft"),
+        ("apple", "Apple"),
+        ("linkedin", "LinkedIn"),
+        ("keycloak", "Keycloak"),
+    ];
+    if let Some((_, label)) = known.iter().find(|(k, _)| *k == name) {
+        return label.to_string();
+    }
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 pub(crate) fn provider_unavailable(name: &str, e: impl std::fmt::Display) -> Error {
     tracing::warn!(provider = name, error = %e, "OAuth provider request failed");
     Error::Problem {

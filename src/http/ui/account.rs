@@ -1,15 +1,16 @@
-//! The account page: the profile, the password, and where the user is signed in. Each form
-//! posts back here and the page shows the outcome; every action is the API's own rule.
+//! The account page: the profile, the password, the sign-in address and deleting the account.
+//! Each form posts back here and the page shows the outcome; every action is the API's own
+//! rule. Sessions, two-step sign-in and linked providers have their own modules.
 
 use super::forms::session_token;
-use super::signed_in::SignedInForm;
 use super::register::field_messages;
 use super::render::page;
 use super::session::{page_user, signed_out_cookies};
+use super::signed_in::SignedInForm;
 use super::signin::shown;
 use super::strings::{provider_label, text};
 use crate::app::AppState;
-use crate::auth::sessions::{self, AuthUser};
+use crate::auth::sessions::AuthUser;
 use crate::auth::{account_deletion, password_change, profile};
 use crate::client::ClientInfo;
 use crate::domain::Password;
@@ -187,7 +188,13 @@ pub(super) async fn refused(state: &AppState, user: &AuthUser, section: &'static
 }
 
 /// `refused`, keeping what `kept` carries (what was typed).
-async fn refused_keeping(state: &AppState, user: &AuthUser, section: &'static str, e: Error, kept: Outcome) -> Response {
+async fn refused_keeping(
+    state: &AppState,
+    user: &AuthUser,
+    section: &'static str,
+    e: Error,
+    kept: Outcome,
+) -> Response {
     if let Error::Internal(_) = e {
         return e.into_response();
     }
@@ -297,66 +304,6 @@ pub async fn change_password(
 }
 
 #[derive(Deserialize)]
-pub struct SessionForm {
-    csrf: Option<String>,
-    session_id: Option<String>,
-}
-
-pub async fn revoke_session(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    SignedInForm { user, form: f, jar }: SignedInForm<SessionForm>,
-) -> Response {
-    let id = f
-        .session_id
-        .as_deref()
-        .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok());
-    let result = match id {
-        Some(id) => sessions::end_own(&state, &user, id, &client).await.map(|_| id),
-        None => Err(sessions::session_not_found()),
-    };
-    match result {
-        // This device's own session: signed out here too.
-        Ok(id) if id == user.session_id => (signed_out_cookies(&state, jar), Redirect::to("/login")).into_response(),
-        Ok(_) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("session_revoked")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-        Err(e) => refused(&state, &user, "sessions", e).await,
-    }
-}
-
-pub async fn revoke_other_sessions(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    SignedInForm { user, .. }: SignedInForm<SessionForm>,
-) -> Response {
-    match sessions::end_others(&state, &user, &client).await {
-        Ok(_) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("sessions_revoked")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-        Err(e) => refused(&state, &user, "sessions", e).await,
-    }
-}
-
-#[derive(Deserialize)]
 pub struct DeleteForm {
     csrf: Option<String>,
     delete_password: Option<String>,
@@ -428,4 +375,4 @@ pub async fn change_email(
     }
 }
 
-super::signed_in::csrf_form!(DeleteForm, EmailForm, PasswordForm, ProfileForm, SessionForm);
+super::signed_in::csrf_form!(DeleteForm, EmailForm, PasswordForm, ProfileForm);

@@ -3,10 +3,10 @@
 //! codes, and turning it off. The rules are the API's: the first factor needs a recent sign-in
 //! or the current password, later changes need the step-up.
 
-use super::signed_in::SignedInForm;
 use super::account::{refused, render, Outcome};
 use super::forms::session_token;
 use super::render::page;
+use super::signed_in::SignedInForm;
 use super::signin::shown;
 use super::strings::text;
 use crate::app::AppState;

@@ -14,6 +14,7 @@ mod mfa;
 mod register;
 mod render;
 mod session;
+mod sessions;
 mod signed_in;
 mod signin;
 mod social;
@@ -27,8 +28,8 @@ use axum::Router;
 pub use register::field_messages;
 pub use render::{page, STYLESHEET_PATH};
 pub use signin::sentence;
-pub use strings::text;
 pub use social::{refused_callback as social_refused, signed_in as social_sign_in};
+pub use strings::text;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,8 +54,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/step-up/send-code", post(step_up::send_code))
         .route("/account/identities/link", post(social::link))
         .route("/account/identities/unlink", post(social::unlink))
-        .route("/account/sessions/revoke", post(account::revoke_session))
-        .route("/account/sessions/revoke-others", post(account::revoke_other_sessions))
+        .route("/account/sessions/revoke", post(sessions::revoke_session))
+        .route("/account/sessions/revoke-others", post(sessions::revoke_other_sessions))
         .route("/account/mfa/recovery-codes", post(mfa::new_recovery_codes))
         .route("/account/mfa/disable", post(mfa::disable))
         .route("/account/mfa/{method}", post(mfa::start))

@@ -78,11 +78,7 @@ pub async fn page_user(state: &AppState, jar: &CookieJar, here: &str) -> Result<
         Err(e) if e.code() == ErrorCode::AccessTokenExpired.as_str() && has_session_cookie => {
             Err(Redirect::to(&format!("{RESUME_PATH}?return_to={}", urlencode(here))).into_response())
         }
-        Err(_) => Err((
-            signed_out_cookies(state, jar.clone()),
-            Redirect::to(&login_path(here)),
-        )
-            .into_response()),
+        Err(_) => Err((signed_out_cookies(state, jar.clone()), Redirect::to(&login_path(here))).into_response()),
     }
 }
 

@@ -5,11 +5,11 @@
 use super::forms::{self, check_form, check_session_form, form_token};
 use super::render::page;
 use super::session::{self, signed_in_cookies, signed_out_cookies, ReturnQuery};
+use super::strings::provider_label;
 use super::strings::text;
 use crate::app::AppState;
 use crate::auth::login;
 use crate::auth::mfa::challenge::{self, LoginOutcome, MfaRequired};
-use super::strings::provider_label;
 use crate::auth::mfa::Method;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{self, TokenPair};

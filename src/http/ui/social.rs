@@ -3,11 +3,11 @@
 //! in the signed cookie); only the ends differ: the sign-in ends in the page session (or its
 //! MFA step) and at `return_to`, never with a code in a URL, and a refusal is a page.
 
-use super::signed_in::SignedInForm;
 use super::account::{refused_as, render, Outcome, HERE};
 use super::forms;
 use super::render::page;
 use super::session::{login_path, urlencode, ReturnQuery};
+use super::signed_in::SignedInForm;
 use super::signin::{finish, shown, with_pending_step};
 use super::strings::{text, with_provider};
 use crate::app::AppState;
@@ -35,7 +35,15 @@ pub async fn start(
     jar: CookieJar,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, q.return_to.as_deref());
-    match flow::start_for(&state, &provider, Purpose::Page { return_to: return_to.clone() }).await {
+    match flow::start_for(
+        &state,
+        &provider,
+        Purpose::Page {
+            return_to: return_to.clone(),
+        },
+    )
+    .await
+    {
         Ok(started) => (
             jar.add(pending_cookie(&state, started.cookie_value)),
             Redirect::to(&started.authorize_url),

@@ -3,9 +3,9 @@
 //! shows this form instead; a correct code renews the session's tokens with a fresh `auth_time`
 //! (the API's `/api/auth/mfa/step-up`), and the user makes the change again.
 
-use super::signed_in::SignedInForm;
 use super::render::page;
 use super::session::signed_in_cookies;
+use super::signed_in::SignedInForm;
 use super::signin::shown;
 use super::strings::text;
 use crate::app::AppState;

@@ -7,7 +7,10 @@ pub const EN: &[(&str, &str)] = &[
     ("account", "Your account"),
     ("go_to_sign_in", "Go to sign in"),
     ("link_incomplete_title", "Link incomplete"),
-    ("link_incomplete", "This link has no token. Open the link from the mail exactly as it was sent."),
+    (
+        "link_incomplete",
+        "This link has no token. Open the link from the mail exactly as it was sent.",
+    ),
     ("link_broken_title", "This link does not work"),
     ("verify_title", "Confirm your email address"),
     ("verify_intro", "One click confirms that this address is yours."),
@@ -15,19 +18,34 @@ pub const EN: &[(&str, &str)] = &[
     ("verify_done_title", "Email address confirmed"),
     ("verify_done", "Thank you. You can close this page and sign in."),
     ("unlock_title", "Unlock your account"),
-    ("unlock_intro", "Sign-in was paused after too many wrong passwords. If that was you, unlock it here."),
+    (
+        "unlock_intro",
+        "Sign-in was paused after too many wrong passwords. If that was you, unlock it here.",
+    ),
     ("unlock_button", "Unlock my account"),
     ("unlock_done_title", "Account unlocked"),
-    ("unlock_done", "Sign-in works again. You can close this page and sign in."),
+    (
+        "unlock_done",
+        "Sign-in works again. You can close this page and sign in.",
+    ),
     ("address_change_title", "Confirm your new sign-in address"),
-    ("address_change_intro", "From now on you will sign in with this address."),
+    (
+        "address_change_intro",
+        "From now on you will sign in with this address.",
+    ),
     ("address_change_button", "Use this address from now on"),
     ("address_change_done_title", "Sign-in address changed"),
-    ("address_change_done", "Your account signs in with this address from now on. You can close this page."),
+    (
+        "address_change_done",
+        "Your account signs in with this address from now on. You can close this page.",
+    ),
     ("reset_title", "Choose a new password"),
     ("reset_button", "Set new password"),
     ("reset_done_title", "Password changed"),
-    ("reset_done", "Your password was changed. You can close this page and sign in."),
+    (
+        "reset_done",
+        "Your password was changed. You can close this page and sign in.",
+    ),
     ("or", "or"),
     ("continue_with", "Continue with {provider}"),
     ("social_failed", "Sign-in with {provider} did not work"),
@@ -39,16 +57,31 @@ pub const EN: &[(&str, &str)] = &[
     ("unlink", "Unlink"),
     ("link_provider", "Link {provider}"),
     ("link_password", "Current password, to link an account"),
-    ("link_password_hint", "Not needed if you signed in within the last few minutes."),
+    (
+        "link_password_hint",
+        "Not needed if you signed in within the last few minutes.",
+    ),
     ("identity_linked", "Linked: that account now signs you in here."),
-    ("identity_unlinked", "Unlinked: that account no longer signs you in here."),
+    (
+        "identity_unlinked",
+        "Unlinked: that account no longer signs you in here.",
+    ),
     ("change_email", "Change sign-in address"),
-    ("change_email_intro", "We mail a link to the new address. Until it is used, you keep signing in with the current one."),
+    (
+        "change_email_intro",
+        "We mail a link to the new address. Until it is used, you keep signing in with the current one.",
+    ),
     ("new_email", "New email address"),
     ("email_password", "Current password, to change the address"),
-    ("email_change_sent", "Check the new address: we sent it a link to confirm the change."),
+    (
+        "email_change_sent",
+        "Check the new address: we sent it a link to confirm the change.",
+    ),
     ("step_up_title", "Confirm it is you"),
-    ("step_up_intro", "This change needs a fresh code from your second factor. After this you can make changes for a few minutes."),
+    (
+        "step_up_intro",
+        "This change needs a fresh code from your second factor. After this you can make changes for a few minutes.",
+    ),
     ("step_up_done", "Confirmed. Now make the change again."),
     ("send_code", "Email me a code"),
     ("link_done_title", "Done"),
@@ -197,24 +230,7 @@ pub fn text(key: &str) -> &'static str {
     EN.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap_or("")
 }
 
-/// How a provider's name is shown on a button: the brand's own spelling for the well-known
-/// ones, else the configured name with a capital letter.
-pub fn provider_label(name: &str) -> String {
-    let known = [
-        ("github", "GitHub"),
-        ("gitlab", "GitLab"),
-        ("facebook", "Facebook"),
-        ("google", "Google"),
-        ("microsoft", "Microsoft"),
-        ("apple", "Apple"),
-        ("linkedin", "LinkedIn"),
-        ("keycloak", "Keycloak"),
-    ];
-    match known.iter().find(|(k, _)| *k == name) {
-        Some((_, label)) => label.to_string(),
-        None => super::signin::sentence(name),
-    }
-}
+pub use crate::auth::oauth::display_name as provider_label;
 
 /// `text(key)` with `{provider}` filled in.
 pub fn with_provider(key: &str, provider: &str) -> String {
