@@ -396,7 +396,40 @@ async fn the_mailed_link_pages_share_the_look_and_keep_the_token_out_of_referrer
     assert!(weak.html.contains(&format!(r#"name="token" value="{token}""#)));
 }
 
+async fn emailed_codes_are_turned_on_from_the_account_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register_verified(EMAIL).await;
+    let before = app.smtp.messages_to(EMAIL).len();
+    let (browser, account) = signed_in_browser(&app, EMAIL).await;
+    assert!(
+        account.html.contains(r#"formaction="/account/mfa/email""#),
+        "{}",
+        account.html
+    );
+    let csrf = account.csrf();
+    let started = browser.post("/account/mfa/email", &[("csrf", &csrf)]).await;
+    assert_eq!(started.status, 200, "{}", started.html);
+    assert!(
+        started.html.contains("action=\"/account/mfa/email/verify\""),
+        "{}",
+        started.html
+    );
+    let code = app.mail_to(EMAIL, before).await.six_digit_code().unwrap();
+    let codes = browser
+        .post("/account/mfa/email/verify", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(codes.status, 200, "{}", codes.html);
+    assert!(
+        codes.html.contains("download="),
+        "the recovery codes are shown once: {}",
+        codes.html
+    );
+    let (_, account) = browser.open("/account").await;
+    assert!(account.html.contains("A code mailed to you"), "{}", account.html);
+}
+
 both!(
+    emailed_codes_are_turned_on_from_the_account_page,
     the_login_page_signs_in_with_a_provider_into_the_page_session,
     a_refused_social_sign_in_is_a_page_not_json,
     an_mfa_user_signing_in_with_a_provider_passes_the_mfa_step,
