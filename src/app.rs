@@ -200,6 +200,11 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let retention = tokio::spawn(self.state.audit_retention.clone().run(stop_rx.clone()));
         let key_refresh = tokio::spawn(refresh_keys(self.state.tokens.keys().clone(), stop_rx.clone()));
+        let feed = self
+            .state
+            .config
+            .auth_cache
+            .then(|| tokio::spawn(self.state.store.clone().follow_changes(stop_rx.clone())));
         let worker = tokio::spawn(self.worker.run(stop_rx));
         serve(
             self.listener,
@@ -212,6 +217,9 @@ impl Application {
         let _ = worker.await;
         let _ = retention.await;
         let _ = key_refresh.await;
+        if let Some(feed) = feed {
+            let _ = feed.await;
+        }
         if let Some(reporter) = self.state.error_reporter.clone() {
             // Reports still queued leave before the process does.
             let _ = tokio::task::spawn_blocking(move || reporter.flush(std::time::Duration::from_secs(5))).await;

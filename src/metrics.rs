@@ -72,6 +72,7 @@ pub struct Metrics {
     rate_limited: Family<LimitLabels, Counter>,
     outbox_depth: Gauge,
     outbox_failed: Gauge,
+    auth_cache_current: Gauge,
     mail_attempts: Family<MailLabels, Counter>,
     mail_latency: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     audit_events_removed: Counter,
@@ -95,6 +96,7 @@ impl Metrics {
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let outbox_depth = Gauge::default();
         let outbox_failed = Gauge::default();
+        let auth_cache_current = Gauge::default();
         let mail_attempts = Family::<MailLabels, Counter>::default();
         let mail_latency = Family::<ProviderLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
@@ -136,6 +138,11 @@ impl Metrics {
             outbox_failed.clone(),
         );
         registry.register(
+            "auth_cache_current",
+            "1 while access tokens are checked from memory (the change feed is current), 0 while every request reads the database",
+            auth_cache_current.clone(),
+        );
+        registry.register(
             "mail_attempts",
             "Mails offered to a provider, by provider and outcome (accepted, failed: try another or later, refused: for good)",
             mail_attempts.clone(),
@@ -159,6 +166,7 @@ impl Metrics {
             rate_limited,
             outbox_depth,
             outbox_failed,
+            auth_cache_current,
             mail_attempts,
             mail_latency,
             audit_events_removed,
@@ -227,8 +235,14 @@ impl Metrics {
     }
 
     /// The text exposition, with the outbox's counts read just now by the caller.
-    pub fn render(&self, outbox_depth: i64, outbox_failed: i64) -> Result<String, std::fmt::Error> {
+    pub fn render(
+        &self,
+        outbox_depth: i64,
+        outbox_failed: i64,
+        auth_cache_current: bool,
+    ) -> Result<String, std::fmt::Error> {
         self.outbox_depth.set(outbox_depth);
+        self.auth_cache_current.set(i64::from(auth_cache_current));
         self.outbox_failed.set(outbox_failed);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
@@ -266,7 +280,7 @@ mod tests {
             Duration::from_millis(3),
         );
         m.login_failed("pwd");
-        let text = m.render(7, 0).unwrap();
+        let text = m.render(7, 0, false).unwrap();
         assert!(
             text.contains(r#"gatehouse_http_requests_total{method="other",route="/api/auth/login",status="401"} 1"#),
             "{text}"

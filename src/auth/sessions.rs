@@ -327,8 +327,8 @@ pub async fn authenticate(state: &Services, bearer: &str) -> Result<AuthUser> {
     let (Some(user_id), Some(session_id)) = (claims.user_id(), claims.session_id()) else {
         return Err(Error::new(ErrorCode::InvalidAccessToken, "the token is malformed"));
     };
-    let session = state.store.sessions().by_id(session_id).await?;
-    match session {
+    let session = state.store.sessions().by_id_cached(session_id).await?;
+    match session.as_deref() {
         Some(s) if s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now => Ok(AuthUser {
             user_id,
             session_id,

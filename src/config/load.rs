@@ -240,6 +240,7 @@ impl Config {
             single_session: r.bool("SINGLE_SESSION", d.single_session),
             new_device_alerts: r.bool("NEW_DEVICE_ALERTS", d.new_device_alerts),
             welcome_mail: r.bool("WELCOME_MAIL", d.welcome_mail),
+            auth_cache: r.bool("AUTH_CACHE", d.auth_cache),
             mail_log_only: r.bool("MAIL_LOG_ONLY", d.mail_log_only),
             key_encryption_key: r
                 .optional(

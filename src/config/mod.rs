@@ -130,6 +130,10 @@ pub struct Config {
     /// `WELCOME_MAIL`: mail a welcome once, when an account's address is first confirmed (or it
     /// signs up through a provider that verified it), as seed 001 does.
     pub welcome_mail: bool,
+    /// `AUTH_CACHE`: check access tokens against in-memory copies of sessions and accounts,
+    /// kept current by the change feed (`row_changes`); `false` reads the database on every
+    /// request.
+    pub auth_cache: bool,
     /// `MAIL_LOG_ONLY`: without `SMTP_URL`, write mails (links and codes included) to the log
     /// instead of sending them. Development only: gatehouse refuses to start without `SMTP_URL`
     /// when `PUBLIC_URL` is not this machine, unless this is `true`.
@@ -244,6 +248,7 @@ impl Default for Config {
             single_session: false,
             new_device_alerts: true,
             welcome_mail: true,
+            auth_cache: true,
             mail_log_only: false,
             key_encryption_key: None,
             key_encryption_key_previous: None,

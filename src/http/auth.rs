@@ -346,8 +346,8 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<
     let record = state
         .store
         .users()
-        .by_id(user.user_id)
+        .by_id_cached(user.user_id)
         .await?
         .ok_or_else(|| Error::new(ErrorCode::SessionRevoked, "this account no longer exists"))?;
-    Ok(axum::Json(record.into()))
+    Ok(axum::Json(record.as_ref().clone().into()))
 }

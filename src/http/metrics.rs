@@ -82,7 +82,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let failed = state.store.outbox().failed_count().await?;
     let body = state
         .metrics
-        .render(depth, failed)
+        .render(depth, failed, state.store.cache().is_current())
         .map_err(|e| Error::Internal(anyhow::anyhow!("could not encode metrics: {e}")))?;
     let mut response = body.into_response();
     response

@@ -3,6 +3,7 @@
 //! implies) together; how the transaction serialises is the engine's
 //! ([`dialect`](super::dialect) `lock_account`).
 
+use super::cache::Change;
 use super::engine::{on_engine, Db};
 use super::shared::*;
 use super::*;
@@ -111,43 +112,47 @@ impl Accounts<'_> {
         admin_roles: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<AccountChange> {
-        on_engine!(self.0, |pool, d| {
-            let mut tx = pool.begin().await?;
-            let Some(previous) = d::lock_account(&mut tx, user_id, now).await? else {
-                return Ok(AccountChange::NotFound);
-            };
-            if update.removes_admin(&previous, admin_roles) {
-                let mut count = sqlx::QueryBuilder::<d::Engine>::new("SELECT COUNT(*) FROM users WHERE id <> ");
-                count.push_bind(user_id);
-                count.push(" AND is_active = TRUE AND role IN ");
-                push_in_list(&mut count, admin_roles.iter().map(String::as_str));
-                let others: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                if others == 0 {
-                    return Ok(AccountChange::LastAdmin);
-                }
-            }
-            let statement = match update {
-                AccountUpdate::Lock => "UPDATE users SET is_active = FALSE WHERE id = $1",
-                // The failed-login lockout (`login_failures`) is lifted by the caller.
-                AccountUpdate::Unlock => "UPDATE users SET is_active = TRUE WHERE id = $1",
-                AccountUpdate::SetRole(_) => "UPDATE users SET role = $2 WHERE id = $1",
-                AccountUpdate::Delete => "DELETE FROM users WHERE id = $1",
-            };
-            let mut query = sqlx::query(statement).bind(user_id);
-            if let AccountUpdate::SetRole(role) = update {
-                query = query.bind(role);
-            }
-            query.execute(&mut *tx).await?;
-            let sessions_revoked = if update.ends_sessions(&previous) {
-                end_all_sessions!(tx, user_id, now)
-            } else {
-                0
-            };
-            tx.commit().await?;
-            Ok(AccountChange::Changed {
-                previous,
-                sessions_revoked,
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool, d| {
+                    let mut tx = pool.begin().await?;
+                    let Some(previous) = d::lock_account(&mut tx, user_id, now).await? else {
+                        return Ok(AccountChange::NotFound);
+                    };
+                    if update.removes_admin(&previous, admin_roles) {
+                        let mut count = sqlx::QueryBuilder::<d::Engine>::new("SELECT COUNT(*) FROM users WHERE id <> ");
+                        count.push_bind(user_id);
+                        count.push(" AND is_active = TRUE AND role IN ");
+                        push_in_list(&mut count, admin_roles.iter().map(String::as_str));
+                        let others: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                        if others == 0 {
+                            return Ok(AccountChange::LastAdmin);
+                        }
+                    }
+                    let statement = match update {
+                        AccountUpdate::Lock => "UPDATE users SET is_active = FALSE WHERE id = $1",
+                        // The failed-login lockout (`login_failures`) is lifted by the caller.
+                        AccountUpdate::Unlock => "UPDATE users SET is_active = TRUE WHERE id = $1",
+                        AccountUpdate::SetRole(_) => "UPDATE users SET role = $2 WHERE id = $1",
+                        AccountUpdate::Delete => "DELETE FROM users WHERE id = $1",
+                    };
+                    let mut query = sqlx::query(statement).bind(user_id);
+                    if let AccountUpdate::SetRole(role) = update {
+                        query = query.bind(role);
+                    }
+                    query.execute(&mut *tx).await?;
+                    let sessions_revoked = if update.ends_sessions(&previous) {
+                        end_all_sessions!(tx, user_id, now)
+                    } else {
+                        0
+                    };
+                    tx.commit().await?;
+                    Ok(AccountChange::Changed {
+                        previous,
+                        sessions_revoked,
+                    })
+                })
             })
-        })
+            .await
     }
 }

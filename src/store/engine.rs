@@ -12,13 +12,22 @@
 //! `$N` placeholders, which both drivers accept; where the engines really differ the block calls
 //! the same-named item of its engine's [`dialect`](super::dialect) module, bound as `d`.
 
+use super::cache::RowCache;
 use super::StoreResult;
+use std::sync::Arc;
 
 /// An open connection pool of one of the two engines.
 #[derive(Clone, Debug)]
-pub(crate) enum Db {
+pub(crate) enum Pool {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
+}
+
+/// The pool, and the in-memory copies of rows that the write methods keep from going stale.
+#[derive(Clone, Debug)]
+pub(crate) struct Db {
+    pub(crate) pool: Pool,
+    pub(crate) cache: Arc<RowCache>,
 }
 
 /// Runs `body` with `pool` bound to the engine's concrete pool (and `d` to its dialect module).
@@ -30,13 +39,13 @@ macro_rules! on_engine {
         $crate::store::engine::on_engine!($db, |$pool, _dialect| $body)
     };
     ($db:expr, |$pool:ident, $d:ident| $body:expr) => {
-        match $db {
-            $crate::store::engine::Db::Sqlite($pool) => {
+        match &($db).pool {
+            $crate::store::engine::Pool::Sqlite($pool) => {
                 #[allow(unused_imports)]
                 use $crate::store::dialect::sqlite as $d;
                 $body
             }
-            $crate::store::engine::Db::Postgres($pool) => {
+            $crate::store::engine::Pool::Postgres($pool) => {
                 #[allow(unused_imports)]
                 use $crate::store::dialect::postgres as $d;
                 $body
@@ -47,14 +56,29 @@ macro_rules! on_engine {
 pub(crate) use on_engine;
 
 impl Db {
+    /// Runs `write`, then drops the copies `change` makes stale — after the write, so a read
+    /// in between cannot copy the old row back (one that started before is caught by the
+    /// cache's epoch). A failed write changed nothing; the extra miss costs one read.
+    pub(crate) async fn changing<T>(
+        &self,
+        change: super::cache::Change,
+        write: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let result = write.await;
+        self.cache.changed(change);
+        result
+    }
+
     /// Opens `url` (`sqlite:` or `postgres://`) with the engine's connection settings.
     pub(crate) async fn connect(url: &str, max_connections: u32) -> StoreResult<Db> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Db::Postgres(
-                super::dialect::postgres::connect(url, max_connections).await?,
-            ))
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(super::dialect::postgres::connect(url, max_connections).await?)
         } else {
-            Ok(Db::Sqlite(super::dialect::sqlite::connect(url, max_connections).await?))
-        }
+            Pool::Sqlite(super::dialect::sqlite::connect(url, max_connections).await?)
+        };
+        Ok(Db {
+            pool,
+            cache: Arc::new(RowCache::new()),
+        })
     }
 }

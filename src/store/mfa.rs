@@ -1,5 +1,6 @@
 //! MFA: factors, recovery codes, TOTP step claims and failure counts.
 
+use super::cache::Change;
 use super::engine::{on_engine, Db};
 use super::shared::*;
 use super::*;
@@ -62,31 +63,35 @@ impl Mfa<'_> {
         recovery_hashes: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        on_engine!(self.0, |pool| {
-            let mut tx = pool.begin().await?;
-            let r = sqlx::query(
-                "UPDATE mfa_factors SET status = 'active', activated_at = $3 \
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool| {
+                    let mut tx = pool.begin().await?;
+                    let r = sqlx::query(
+                        "UPDATE mfa_factors SET status = 'active', activated_at = $3 \
              WHERE id = $1 AND user_id = $2 AND status = 'pending'",
-            )
-            .bind(factor_id)
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if r.rows_affected() != 1 {
-                return Ok(false);
-            }
-            sqlx::query("UPDATE users SET mfa_enabled = TRUE, updated_at = $2 WHERE id = $1")
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            if !recovery_hashes.is_empty() {
-                insert_recovery_codes!(tx, user_id, recovery_hashes, now);
-            }
-            tx.commit().await?;
-            Ok(true)
-        })
+                    )
+                    .bind(factor_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if r.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                    sqlx::query("UPDATE users SET mfa_enabled = TRUE, updated_at = $2 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    if !recovery_hashes.is_empty() {
+                        insert_recovery_codes!(tx, user_id, recovery_hashes, now);
+                    }
+                    tx.commit().await?;
+                    Ok(true)
+                })
+            })
+            .await
     }
 
     /// Replaces every recovery code of the user (used or not) with new ones.
@@ -134,24 +139,28 @@ impl Mfa<'_> {
 
     /// Removes every factor and recovery code and clears `users.mfa_enabled`.
     pub async fn disable(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        on_engine!(self.0, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE users SET mfa_enabled = FALSE, updated_at = $2 WHERE id = $1")
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool| {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE users SET mfa_enabled = FALSE, updated_at = $2 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Records `step` as the last accepted TOTP time step if it is later than the stored one;

@@ -13,9 +13,11 @@
 
 mod accounts;
 mod audit;
+pub mod cache;
 mod dialect;
 mod email_changes;
 mod engine;
+mod feed;
 mod identities;
 mod keys;
 mod lockout;
@@ -73,6 +75,11 @@ impl Store {
     /// `"postgres"` or `"sqlite"`, for logs and /health.
     pub fn backend(&self) -> &'static str {
         on_engine!(&self.db, |_pool, d| d::NAME)
+    }
+
+    /// The in-memory copies of sessions and accounts (see [`cache`]).
+    pub fn cache(&self) -> &cache::RowCache {
+        &self.db.cache
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {

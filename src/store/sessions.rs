@@ -1,5 +1,6 @@
 //! Sessions and their refresh-token families: start, list, revoke, rotate, step up, `SINGLE_SESSION`.
 
+use super::cache::Change;
 use super::engine::{on_engine, Db};
 use super::shared::*;
 use super::*;
@@ -12,15 +13,19 @@ impl Sessions<'_> {
     /// `SINGLE_SESSION`: in one transaction, ends every other session of the user and creates
     /// this one, so two sign-ins racing cannot both stay live. Returns how many were ended.
     pub async fn create_sole(&self, s: &NewSession, first: &NewRefreshToken, now: DateTime<Utc>) -> StoreResult<u64> {
-        on_engine!(self.0, |pool, d| {
-            let mut tx = pool.begin().await?;
-            d::lock_user_row(&mut tx, s.user_id).await?;
-            let ended = end_all_sessions!(tx, s.user_id, now);
-            insert_session!(&mut *tx, s)?;
-            insert_refresh!(&mut *tx, first)?;
-            tx.commit().await?;
-            Ok(ended)
-        })
+        self.0
+            .changing(Change::SessionsOf(s.user_id), async {
+                on_engine!(self.0, |pool, d| {
+                    let mut tx = pool.begin().await?;
+                    d::lock_user_row(&mut tx, s.user_id).await?;
+                    let ended = end_all_sessions!(tx, s.user_id, now);
+                    insert_session!(&mut *tx, s)?;
+                    insert_refresh!(&mut *tx, first)?;
+                    tx.commit().await?;
+                    Ok(ended)
+                })
+            })
+            .await
     }
 
     /// Sets a session's `amr` and `auth_time` after a step-up, revokes its live refresh tokens
@@ -33,6 +38,7 @@ impl Sessions<'_> {
         fresh: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        self.0.changing(Change::Session(session_id), async {
         on_engine!(self.0, |pool, d| {
             let mut tx = pool.begin().await?;
             // The user row (shared) before the session row: see `rotate_refresh_token`.
@@ -55,6 +61,7 @@ impl Sessions<'_> {
             tx.commit().await?;
             Ok(())
         })
+        }).await
     }
 
     pub async fn create(&self, s: &NewSession, first: &NewRefreshToken) -> StoreResult<()> {
@@ -74,6 +81,12 @@ impl Sessions<'_> {
         })
     }
 
+    /// [`by_id`](Self::by_id) from this instance's copies while the change feed is current:
+    /// the read of every request with an access token.
+    pub async fn by_id_cached(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<SessionRecord>>> {
+        self.0.cache.session(id, self.by_id(id)).await
+    }
+
     /// The user's live (unrevoked, unexpired) sessions, most recently used first.
     pub async fn live(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>> {
         on_engine!(self.0, |pool| {
@@ -87,48 +100,58 @@ impl Sessions<'_> {
 
     /// Revokes the session and every refresh token of its family.
     pub async fn revoke(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        on_engine!(self.0, |pool| {
-            let mut tx = pool.begin().await?;
-            let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(r.rows_affected() == 1)
-        })
+        self.0
+            .changing(Change::Session(id), async {
+                on_engine!(self.0, |pool| {
+                    let mut tx = pool.begin().await?;
+                    let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(r.rows_affected() == 1)
+                })
+            })
+            .await
     }
 
     /// Revokes all of a user's sessions except `keep`; returns how many were revoked.
     pub async fn revoke_all_of_user(&self, user_id: Uuid, keep: Option<Uuid>, now: DateTime<Utc>) -> StoreResult<u64> {
-        on_engine!(self.0, |pool| {
-            let mut tx = pool.begin().await?;
-            let r = sqlx::query(
-                "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
+        self.0
+            .changing(Change::SessionsOf(user_id), async {
+                on_engine!(self.0, |pool| {
+                    let mut tx = pool.begin().await?;
+                    let r = sqlx::query(
+                        "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
              AND ($2 IS NULL OR id <> $2)",
-            )
-            .bind(user_id)
-            .bind(keep)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
+                    )
+                    .bind(user_id)
+                    .bind(keep)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
              AND ($2 IS NULL OR session_id <> $2)",
-            )
-            .bind(user_id)
-            .bind(keep)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(r.rows_affected())
-        })
+                    )
+                    .bind(user_id)
+                    .bind(keep)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(r.rows_affected())
+                })
+            })
+            .await
     }
 
     pub async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {

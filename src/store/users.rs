@@ -1,5 +1,6 @@
 //! Accounts: creating (registration, import), finding, listing, profile and password changes.
 
+use super::cache::Change;
 use super::engine::{on_engine, Db};
 use super::shared::*;
 use super::*;
@@ -99,6 +100,12 @@ impl Users<'_> {
         })
     }
 
+    /// [`by_id`](Self::by_id) from this instance's copies while the change feed is current:
+    /// the read of every `GET /api/auth/me`.
+    pub async fn by_id_cached(&self, id: Uuid) -> StoreResult<Option<std::sync::Arc<UserRecord>>> {
+        self.0.cache.user(id, self.by_id(id)).await
+    }
+
     /// Looks up by the canonical (lower-cased) address.
     pub async fn by_email(&self, email_canonical: &str) -> StoreResult<Option<UserRecord>> {
         on_engine!(self.0, |pool| {
@@ -109,41 +116,53 @@ impl Users<'_> {
 
     /// Sets the verified flag; `false` if it was already set (or the user is gone).
     pub async fn mark_email_verified(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        on_engine!(self.0, |pool| {
-            let r = sqlx::query(
-                "UPDATE users SET is_email_verified = TRUE, email_verified_at = $2, updated_at = $2 \
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool| {
+                    let r = sqlx::query(
+                        "UPDATE users SET is_email_verified = TRUE, email_verified_at = $2, updated_at = $2 \
              WHERE id = $1 AND is_email_verified = FALSE",
-            )
-            .bind(user_id)
-            .bind(now)
-            .execute(pool)
-            .await?;
-            Ok(r.rows_affected() == 1)
-        })
+                    )
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                })
+            })
+            .await
     }
 
     pub async fn record_login(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        on_engine!(self.0, |pool| {
-            sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
-                .bind(user_id)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool| {
+                    sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(pool)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Replaces a hash with an equivalent one (rehash on login); history is not touched.
     pub async fn update_password_hash(&self, user_id: Uuid, phc: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        on_engine!(self.0, |pool| {
-            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                .bind(user_id)
-                .bind(phc)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool| {
+                    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(phc)
+                        .bind(now)
+                        .execute(pool)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// The user's earlier password hashes, newest first (the current one is in `users`).
@@ -169,28 +188,31 @@ impl Users<'_> {
         keep_history: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_engine!(self.0, |pool, d| {
-            let mut tx = pool.begin().await?;
-            // Write first, so this transaction holds the row (PostgreSQL) or the database (SQLite)
-            // before it reads the hash it moves into the history.
-            sqlx::query("UPDATE users SET updated_at = $2 WHERE id = $1")
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let previous: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-                .bind(user_id)
-                .bind(new_phc)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(Some(previous)) = previous {
-                if keep_history > 0 {
-                    sqlx::query(
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool, d| {
+                    let mut tx = pool.begin().await?;
+                    // Write first, so this transaction holds the row (PostgreSQL) or the database (SQLite)
+                    // before it reads the hash it moves into the history.
+                    sqlx::query("UPDATE users SET updated_at = $2 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    let previous: Option<Option<String>> =
+                        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                            .bind(user_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(new_phc)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    if let Some(Some(previous)) = previous {
+                        if keep_history > 0 {
+                            sqlx::query(
                         "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
                     )
                     .bind(Uuid::new_v4())
@@ -199,20 +221,22 @@ impl Users<'_> {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                }
-            }
-            sqlx::query(&format!(
-                "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+                        }
+                    }
+                    sqlx::query(&format!(
+                        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
              (SELECT id FROM password_history WHERE user_id = $1 ORDER BY {} LIMIT $2)",
-                d::HISTORY_NEWEST_FIRST
-            ))
-            .bind(user_id)
-            .bind(i64::from(keep_history))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+                        d::HISTORY_NEWEST_FIRST
+                    ))
+                    .bind(user_id)
+                    .bind(i64::from(keep_history))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Looks up by the canonical (lower-cased) username.
@@ -234,32 +258,36 @@ impl Users<'_> {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>> {
-        on_engine!(self.0, |pool| {
-            let sql = format!(
-                "UPDATE users SET \
+        self.0
+            .changing(Change::User(user_id), async {
+                on_engine!(self.0, |pool| {
+                    let sql = format!(
+                        "UPDATE users SET \
              username = CASE WHEN $2 THEN $3 ELSE username END, \
              username_canonical = CASE WHEN $2 THEN $4 ELSE username_canonical END, \
              first_name = COALESCE($5, first_name), last_name = COALESCE($6, last_name), \
              date_of_birth = COALESCE($7, date_of_birth), gender = COALESCE($8, gender), \
              mobile = COALESCE($9, mobile), updated_at = $10 \
              WHERE id = $1 RETURNING {USER_COLUMNS}"
-            );
-            let username = changes.username.as_ref();
-            sqlx::query_as(&sql)
-                .bind(user_id)
-                .bind(username.is_some())
-                .bind(username.and_then(|u| u.as_ref()).map(|u| u.username.as_str()))
-                .bind(username.and_then(|u| u.as_ref()).map(|u| u.canonical.as_str()))
-                .bind(&changes.first_name)
-                .bind(&changes.last_name)
-                .bind(changes.date_of_birth)
-                .bind(&changes.gender)
-                .bind(&changes.mobile)
-                .bind(now)
-                .fetch_optional(pool)
-                .await
-                .map_err(map_unique)
-        })
+                    );
+                    let username = changes.username.as_ref();
+                    sqlx::query_as(&sql)
+                        .bind(user_id)
+                        .bind(username.is_some())
+                        .bind(username.and_then(|u| u.as_ref()).map(|u| u.username.as_str()))
+                        .bind(username.and_then(|u| u.as_ref()).map(|u| u.canonical.as_str()))
+                        .bind(&changes.first_name)
+                        .bind(&changes.last_name)
+                        .bind(changes.date_of_birth)
+                        .bind(&changes.gender)
+                        .bind(&changes.mobile)
+                        .bind(now)
+                        .fetch_optional(pool)
+                        .await
+                        .map_err(map_unique)
+                })
+            })
+            .await
     }
 
     /// Inserts users in one transaction, row by row: an address that already has an account is
