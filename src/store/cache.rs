@@ -8,18 +8,20 @@
 //! - Every change, whoever makes it (another instance, the admin CLI beside the server, an
 //!   operator's SQL), is recorded in `row_changes` by a trigger in the same transaction, and
 //!   [`ChangeFeed`](super::feed) reads that table every [`POLL_EVERY`] and drops the copies.
-//! - Only while the feed is current is a copy used at all: when a read of `row_changes` fails
-//!   or none has succeeded for [`STALE_AFTER`], every request reads the database again until a
-//!   read succeeds ([`RowCache::set_current`]); nothing revoked is accepted quietly.
+//! - Only while the feed is current is a copy used at all: each request checks that the last
+//!   successful read of `row_changes` started less than [`STALE_AFTER`] ago; otherwise (the
+//!   reads fail or hang) it reads the database, until a read succeeds again
+//!   ([`RowCache::feed_read`]). So no copy is used more than `STALE_AFTER` after a change
+//!   committed, whatever happens to the feed, and nothing revoked is accepted quietly.
 //! - A read racing a change cannot store the old row: each copy is stored only if no change was
 //!   applied between the start of its read and its end (the epoch check).
 //! - Each copy also expires after [`TTL`], however current the feed.
 
 use super::{SessionRecord, StoreResult, UserRecord};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// How often the feed reads new changes.
@@ -52,9 +54,20 @@ pub struct RowCache {
     sessions: moka::sync::Cache<Uuid, Arc<SessionRecord>>,
     /// Bumped by every change applied: a read that saw it move stores nothing.
     epoch: AtomicU64,
-    /// Whether the feed is current; copies are used only then. Nothing sets it in a one-off
-    /// command (the CLI) or with `AUTH_CACHE=off`, where no feed runs.
-    current: AtomicBool,
+    /// Until when (nanoseconds after [`clock_origin`]) copies may be used: `STALE_AFTER` after
+    /// the start of the last successful feed read. 0 until the first; nothing moves it in a
+    /// one-off command (the CLI) or with `AUTH_CACHE=off`, where no feed runs.
+    current_until: AtomicU64,
+}
+
+/// The process's monotonic origin, so an `Instant` fits an atomic.
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn nanos(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(clock_origin()).as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl RowCache {
@@ -71,28 +84,34 @@ impl RowCache {
                 .support_invalidation_closures()
                 .build(),
             epoch: AtomicU64::new(0),
-            current: AtomicBool::new(false),
+            current_until: AtomicU64::new(0),
         }
     }
 
     /// Whether requests are answered from the copies now (a gauge in /metrics).
     pub fn is_current(&self) -> bool {
-        self.current.load(Ordering::Acquire)
+        nanos(Instant::now()) < self.current_until.load(Ordering::Acquire)
     }
 
-    /// The feed's verdict. Becoming current after a gap drops every copy: the changes of the
-    /// gap were applied, but a copy stored just before it may predate them.
-    pub fn set_current(&self, current: bool) {
-        let was = self.current.swap(current, Ordering::AcqRel);
-        if current != was {
+    /// A read of the feed that started at `started` succeeded and its changes are applied:
+    /// copies may be used until `STALE_AFTER` after `started`. After a gap every copy is dropped
+    /// first: the gap's changes were applied, but a copy stored just before it may predate them.
+    pub fn feed_read(&self, started: Instant) {
+        let was_current = self.is_current();
+        let until = nanos(started + STALE_AFTER);
+        if !was_current {
             self.clear();
-            if current {
-                tracing::info!("the change feed is current: access tokens are checked from memory");
-            } else {
-                tracing::warn!(
-                    "the change feed is not current (the database did not answer): every request reads its session from the database until it does"
-                );
-            }
+            tracing::info!("the change feed is current: access tokens are checked from memory");
+        }
+        self.current_until.fetch_max(until, Ordering::AcqRel);
+    }
+
+    /// Logs the moment the feed fell behind (requests already read the database by then).
+    pub fn feed_failed(&self, was_current: bool) {
+        if was_current && !self.is_current() {
+            tracing::warn!(
+                "the change feed is behind (row_changes could not be read): every request reads its session from the database until it can"
+            );
         }
     }
 
@@ -207,11 +226,12 @@ mod tests {
             2,
             "not current yet: every read goes through"
         );
-        cache.set_current(true);
+        cache.feed_read(Instant::now());
         read(&cache, &s, &reads).await;
         read(&cache, &s, &reads).await;
         assert_eq!(reads.load(Ordering::SeqCst), 3, "current: one read, then the copy");
-        cache.set_current(false);
+        // The last successful read started longer ago than STALE_AFTER.
+        cache.current_until.store(nanos(Instant::now()), Ordering::Release);
         read(&cache, &s, &reads).await;
         assert_eq!(reads.load(Ordering::SeqCst), 4, "stale feed: the database again");
     }
@@ -219,7 +239,7 @@ mod tests {
     #[tokio::test]
     async fn a_change_drops_the_copies_it_touches() {
         let cache = RowCache::new();
-        cache.set_current(true);
+        cache.feed_read(Instant::now());
         let user = Uuid::new_v4();
         let (a, b, other) = (session(user), session(user), session(Uuid::new_v4()));
         let reads = AtomicU64::new(0);
@@ -243,7 +263,7 @@ mod tests {
     #[tokio::test]
     async fn a_read_racing_a_change_stores_nothing() {
         let cache = RowCache::new();
-        cache.set_current(true);
+        cache.feed_read(Instant::now());
         let s = session(Uuid::new_v4());
         let stale = cache
             .session(s.id, async {

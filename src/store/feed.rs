@@ -6,11 +6,11 @@
 //! [`OVERLAP_MS`]: a PostgreSQL transaction can commit a row with a lower `seq` and `at_ms`
 //! after a later one was read, so the recent past is read again (already applied rows are
 //! skipped by `seq`). A read that fails or takes longer than [`READ_TIMEOUT`] leaves the feed
-//! behind; after [`STALE_AFTER`] without a successful read the copies are not used until one
-//! succeeds. So a change is seen everywhere within about `POLL_EVERY` plus the query time, and
-//! never later than `STALE_AFTER` without every request falling back to the database.
+//! behind; once the last successful read started more than [`STALE_AFTER`](super::cache::STALE_AFTER) ago, the copies
+//! are not used until one succeeds. So a change is seen everywhere within about `POLL_EVERY`
+//! plus the query time, and never later than `STALE_AFTER`.
 
-use super::cache::{Change, POLL_EVERY, STALE_AFTER};
+use super::cache::{Change, POLL_EVERY};
 use super::engine::on_engine;
 use super::{Store, StoreResult};
 use std::collections::BTreeMap;
@@ -65,31 +65,34 @@ impl Store {
     /// copies are used only while it keeps up.
     pub async fn follow_changes(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut feed = Follower::default();
-        let mut last_ok: Option<Instant> = None;
         let mut last_prune = Instant::now();
         let mut failing = false;
         loop {
+            let started = Instant::now();
+            let was_current = self.db.cache.is_current();
             match tokio::time::timeout(READ_TIMEOUT, self.read_once(&mut feed)).await {
                 Ok(Ok(())) => {
-                    last_ok = Some(Instant::now());
+                    self.db.cache.feed_read(started);
                     if failing {
                         tracing::info!("the change feed can be read again");
                         failing = false;
                     }
-                    self.db.cache.set_current(true);
                 }
-                Ok(Err(e)) if !failing => {
+                Ok(Err(e)) => {
+                    if !failing {
+                        tracing::warn!(error = %e, "could not read the change feed (row_changes); retrying");
+                    }
                     failing = true;
-                    tracing::warn!(error = %e, "could not read the change feed (row_changes); retrying");
                 }
-                Err(_) if !failing => {
+                Err(_) => {
+                    if !failing {
+                        tracing::warn!("reading the change feed (row_changes) took longer than 500 ms; retrying");
+                    }
                     failing = true;
-                    tracing::warn!("reading the change feed (row_changes) took longer than 500 ms; retrying");
                 }
-                _ => {}
             }
-            if last_ok.is_none_or(|t| t.elapsed() > STALE_AFTER) {
-                self.db.cache.set_current(false);
+            if failing {
+                self.db.cache.feed_failed(was_current);
             }
             if last_prune.elapsed() > PRUNE_EVERY {
                 last_prune = Instant::now();

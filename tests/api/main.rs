@@ -11,6 +11,7 @@ mod admin_support;
 mod admin_users;
 mod audit_retention;
 mod audit_trail;
+mod auth_cache;
 mod cookie_mode;
 mod cors;
 mod email_change;
