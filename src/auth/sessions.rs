@@ -183,6 +183,51 @@ fn invalid_refresh() -> Error {
 pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientInfo) -> Result<TokenPair> {
     let now = state.now();
     let hash = presented.hash();
+    let successor = successor_of(state, presented);
+    // The common case in one transaction: claim the token, touch the session, add the
+    // successor. A revoked session's tokens are revoked with it and a token never outlives its
+    // session, so a claim that wins is a live session's; the account comes from the copies.
+    let rotated = state
+        .store
+        .sessions()
+        .rotate_with(
+            &hash,
+            |claimed, session| NewRefreshToken {
+                id: Uuid::new_v4(),
+                session_id: session.id,
+                user_id: claimed.user_id,
+                token_hash: successor.hash(),
+                parent_id: Some(claimed.id),
+                created_at: now,
+                expires_at: (now + state.config.refresh_token_ttl).min(session.expires_at),
+            },
+            now,
+        )
+        .await?;
+    if let Some((_, session, next)) = rotated {
+        let user = state
+            .store
+            .users()
+            .by_id_cached(next.user_id)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        if !user.is_active {
+            return Err(Error::new(ErrorCode::AccountDisabled, "this account is disabled"));
+        }
+        let amr: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
+        return pair(
+            state,
+            &user,
+            session.id,
+            &amr,
+            session.auth_time,
+            next.id,
+            now,
+            &successor,
+            next.expires_at,
+        );
+    }
+    // Lost the claim: say why (unknown, ended, expired), or this is a retry or a reuse.
     let Some(record) = state.store.sessions().refresh_token_by_hash(&hash).await? else {
         return Err(invalid_refresh());
     };
@@ -214,52 +259,12 @@ pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientI
         return Err(Error::new(ErrorCode::AccountDisabled, "this account is disabled"));
     }
     let amr: Vec<String> = serde_json::from_str(&session.amr).unwrap_or_default();
-    let successor = successor_of(state, presented);
-
-    if record.used_at.is_none() {
-        if record.expires_at <= now {
-            return Err(Error::new(
-                ErrorCode::RefreshTokenExpired,
-                "the refresh token has expired; sign in again",
-            ));
-        }
-        let next = NewRefreshToken {
-            id: Uuid::new_v4(),
-            session_id: session.id,
-            user_id: user.id,
-            token_hash: successor.hash(),
-            parent_id: Some(record.id),
-            created_at: now,
-            expires_at: (now + state.config.refresh_token_ttl).min(session.expires_at),
-        };
-        if state
-            .store
-            .sessions()
-            .rotate_refresh_token(&hash, &next, now)
-            .await?
-            .is_some()
-        {
-            return pair(
-                state,
-                &user,
-                session.id,
-                &amr,
-                session.auth_time,
-                next.id,
-                now,
-                &successor,
-                next.expires_at,
-            );
-        }
-        // Lost a race with a concurrent rotation of the same token: treat as a retry below.
+    if record.used_at.is_none() && record.expires_at <= now {
+        return Err(Error::new(
+            ErrorCode::RefreshTokenExpired,
+            "the refresh token has expired; sign in again",
+        ));
     }
-
-    let record = state
-        .store
-        .sessions()
-        .refresh_token_by_hash(&hash)
-        .await?
-        .ok_or_else(invalid_refresh)?;
     if let Some(pair) = grace_retry(state, &record, &session, &user, &amr, &successor, now).await? {
         return Ok(pair);
     }

@@ -161,15 +161,17 @@ impl Sessions<'_> {
         })
     }
 
-    /// Atomically marks the presented token used (only if still unused, unrevoked and unexpired)
-    /// and inserts its successor in the same family. `None` when the claim lost: the token was
-    /// already used, revoked or expired, possibly by a concurrent request.
-    pub async fn rotate_refresh_token(
+    /// The whole of a rotation in one transaction: marks the presented token used (only if
+    /// still unused, unrevoked and unexpired), touches its session, and inserts the successor
+    /// that `successor` builds from the claimed token and its session. `None` when the claim
+    /// lost (the token is unknown, used, revoked or expired, possibly by a concurrent request):
+    /// nothing is written then.
+    pub async fn rotate_with(
         &self,
         presented_hash: &str,
-        successor: &NewRefreshToken,
+        successor: impl FnOnce(&RefreshTokenRecord, &SessionRecord) -> NewRefreshToken,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<RefreshTokenRecord>> {
+    ) -> StoreResult<Option<(RefreshTokenRecord, SessionRecord, NewRefreshToken)>> {
         on_engine!(self.0, |pool, d| {
             let mut tx = pool.begin().await?;
             // The user row (shared), then the session row, then the token: the order of every
@@ -181,14 +183,19 @@ impl Sessions<'_> {
             // (busy timeout) and then finds `used_at` set. A lost claim rolls the
             // `last_used_at` back with the rest.
             d::share_token_owner(&mut tx, presented_hash).await?;
-            sqlx::query(
+            let sql = format!(
                 "UPDATE sessions SET last_used_at = $2 \
-                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)",
-            )
-            .bind(presented_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) \
+                 RETURNING {SESSION_COLUMNS}"
+            );
+            let session: Option<SessionRecord> = sqlx::query_as(&sql)
+                .bind(presented_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(session) = session else {
+                return Ok(None);
+            };
             let sql = format!(
                 "UPDATE refresh_tokens SET used_at = $2 \
              WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
@@ -202,10 +209,22 @@ impl Sessions<'_> {
             let Some(claimed) = claimed else {
                 return Ok(None);
             };
-            insert_refresh!(&mut *tx, successor)?;
+            let next = successor(&claimed, &session);
+            insert_refresh!(&mut *tx, &next)?;
             tx.commit().await?;
-            Ok(Some(claimed))
+            Ok(Some((claimed, session, next)))
         })
+    }
+
+    /// [`rotate_with`](Self::rotate_with) with a successor built beforehand; the claimed token.
+    pub async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        successor: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        let rotated = self.rotate_with(presented_hash, |_, _| successor.clone(), now).await?;
+        Ok(rotated.map(|(claimed, _, _)| claimed))
     }
 
     /// The `User-Agent` of the user's sessions other than `except`, newest first, ended ones
