@@ -20,14 +20,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: &'static str,
-    route: String,
-    status: String,
+    route: &'static str,
+    status: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     method: &'static str,
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -176,18 +176,18 @@ impl Metrics {
     /// Counts one answered request. `route` must be a route template (or `unmatched`).
     pub fn request(&self, method: &axum::http::Method, route: &str, status: u16, elapsed: Duration) {
         let method = bounded_method(method);
+        let route = interned(route);
+        let code = axum::http::StatusCode::from_u16(status).ok();
+        let status = interned(code.as_ref().map_or("other", axum::http::StatusCode::as_str));
         self.requests
             .get_or_create(&RequestLabels {
                 method,
-                route: route.to_string(),
-                status: status.to_string(),
+                route,
+                status,
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                method,
-                route: route.to_string(),
-            })
+            .get_or_create(&RouteLabels { method, route })
             .observe(elapsed.as_secs_f64());
     }
 
@@ -248,6 +248,25 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
     }
+}
+
+/// Label values from a bounded set (route templates, status codes) kept once for the process,
+/// so counting a request allocates nothing.
+fn interned(value: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static SEEN: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(v) = seen.read().unwrap_or_else(|e| e.into_inner()).get(value) {
+        return v;
+    }
+    let mut seen = seen.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = seen.get(value) {
+        return v;
+    }
+    let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
+    seen.insert(leaked);
+    leaked
 }
 
 /// Standard methods by name; anything else (extension methods are unbounded) is `other`.

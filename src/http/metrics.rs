@@ -25,17 +25,14 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 /// Counts and times one request under its route template (`/api/admin/users/{id}`), never the
 /// raw path, so the number of series stays bounded whatever clients send.
 pub async fn track_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     state
         .metrics
-        .request(&method, &route, response.status().as_u16(), started.elapsed());
+        .request(&method, route, response.status().as_u16(), started.elapsed());
     response
 }
 

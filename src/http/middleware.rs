@@ -31,21 +31,20 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 /// filled in. Error logs are what Sentry reports, so every 5xx reaches it, tagged with the
 /// request's method, route template and request id.
 pub async fn log_internal_errors(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    // Kept as cheap clones (shared buffers), made into text only when a 5xx is logged.
+    let request_id = request.headers().get("x-request-id").cloned();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    tag_request(method.as_str(), route.as_deref(), request_id.as_deref());
+    let uri = request.uri().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let request_id_text = || request_id.as_ref().and_then(|v| v.to_str().ok());
+    tag_request(method.as_str(), route.as_ref().map(MatchedPath::as_str), request_id_text());
     let mut response = next.run(request).await;
-    let request_id_shown = request_id.as_deref().unwrap_or("-");
-    let route_shown = route.as_deref().unwrap_or("-");
+    if !response.status().is_server_error() {
+        return response;
+    }
+    let path = uri.path();
+    let request_id_shown = request_id_text().unwrap_or("-");
+    let route_shown = route.as_ref().map_or("-", MatchedPath::as_str);
     if let Some(InternalCause(cause)) = response.extensions_mut().remove::<InternalCause>() {
         let error = format!("{cause:#}");
         if response.extensions().get::<Panicked>().is_some() {
@@ -54,7 +53,7 @@ pub async fn log_internal_errors(request: Request, next: Next) -> Response {
             tracing::error!(request_id = request_id_shown, %method, %path, route = route_shown, %error, "request failed");
         }
         if let Some(mut problem) = response.extensions_mut().remove::<Problem>() {
-            problem.request_id = request_id;
+            problem.request_id = request_id_text().map(str::to_string);
             let status = response.status();
             let mut fresh = problem.into_response_with(status);
             for (name, value) in response.headers() {
