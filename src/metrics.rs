@@ -180,11 +180,7 @@ impl Metrics {
         let code = axum::http::StatusCode::from_u16(status).ok();
         let status = interned(code.as_ref().map_or("other", axum::http::StatusCode::as_str));
         self.requests
-            .get_or_create(&RequestLabels {
-                method,
-                route,
-                status,
-            })
+            .get_or_create(&RequestLabels { method, route, status })
             .inc();
         self.latency
             .get_or_create(&RouteLabels { method, route })

@@ -37,7 +37,11 @@ pub async fn log_internal_errors(request: Request, next: Next) -> Response {
     let uri = request.uri().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let request_id_text = || request_id.as_ref().and_then(|v| v.to_str().ok());
-    tag_request(method.as_str(), route.as_ref().map(MatchedPath::as_str), request_id_text());
+    tag_request(
+        method.as_str(),
+        route.as_ref().map(MatchedPath::as_str),
+        request_id_text(),
+    );
     let mut response = next.run(request).await;
     if !response.status().is_server_error() {
         return response;

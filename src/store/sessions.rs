@@ -173,6 +173,7 @@ impl Sessions<'_> {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(RefreshTokenRecord, SessionRecord, NewRefreshToken)>> {
         on_engine!(self.0, |pool, d| {
+            let _writer = d::one_writer().await;
             let mut tx = pool.begin().await?;
             // The user row (shared), then the session row, then the token: the order of every
             // other change of a session and its family (revoke, step-up, `SINGLE_SESSION`,
