@@ -28,7 +28,13 @@ impl Conn {
     }
 
     /// Sends one request; the status and the body. A broken connection is reopened once.
-    pub async fn send(&mut self, method: Method, path: &str, bearer: Option<&str>, body: Option<&[u8]>) -> (StatusCode, Bytes) {
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> (StatusCode, Bytes) {
         for _ in 0..2 {
             let mut req = Request::builder()
                 .method(method.clone())
@@ -50,7 +56,12 @@ impl Conn {
             match self.sender.send_request(req).await {
                 Ok(res) => {
                     let status = res.status();
-                    let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let bytes = res
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
                     return (status, bytes);
                 }
                 Err(_) => self.sender = handshake(self.addr).await,
@@ -61,7 +72,9 @@ impl Conn {
 }
 
 async fn handshake(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("the server accepts connections");
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the server accepts connections");
     tcp.set_nodelay(true).ok();
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
         .await
@@ -84,7 +97,14 @@ pub struct Measured {
 /// Runs `step` on `connections` connections for `duration` (or until `max_requests` answers
 /// in all), after `warmup` of the same load that is not counted. `step(worker, i, conn)` sends
 /// one request on `conn` and gives it back with whether the answer was the expected one.
-pub async fn drive<S, F>(addr: SocketAddr, connections: usize, warmup: Duration, duration: Duration, max_requests: u64, step: S) -> Measured
+pub async fn drive<S, F>(
+    addr: SocketAddr,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    max_requests: u64,
+    step: S,
+) -> Measured
 where
     S: Fn(usize, u64, Conn) -> F + Send + Sync + Clone + 'static,
     F: Future<Output = (bool, Conn)> + Send,
@@ -123,7 +143,11 @@ where
         all.extend(l);
         errors += e;
     }
-    let seconds = Instant::now().min(end).saturating_duration_since(measure_from).as_secs_f64().max(1e-9);
+    let seconds = Instant::now()
+        .min(end)
+        .saturating_duration_since(measure_from)
+        .as_secs_f64()
+        .max(1e-9);
     all.sort_unstable();
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))

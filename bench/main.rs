@@ -74,7 +74,10 @@ impl Proc {
 }
 
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 async fn wait_for(addr: SocketAddr, path: &str) {
@@ -137,7 +140,10 @@ fn import(db: &str, rows: &std::path::Path) -> (Duration, String) {
         .env("RUST_LOG", "error")
         .output()
         .unwrap();
-    (started.elapsed(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
 }
 
 fn write_rows(path: &std::path::Path, n: usize, hash: &str) {
@@ -157,8 +163,14 @@ impl Database {
     async fn postgres(admin: &str) -> Database {
         let name = format!("gatehouse_bench_{}", std::process::id());
         let pool = sqlx::PgPool::connect(admin).await.expect("BENCH_POSTGRES_URL answers");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&pool).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .unwrap();
         let mut url = url::Url::parse(admin).unwrap();
         url.set_path(&format!("/{name}"));
         Database {
@@ -251,7 +263,8 @@ async fn bench(args: Vec<String>) {
 
     let dir = tempfile::tempdir().unwrap();
     let db = if postgres {
-        let admin = std::env::var("BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = std::env::var("BENCH_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         Database::postgres(&admin).await
     } else {
         Database {
@@ -274,7 +287,10 @@ async fn bench(args: Vec<String>) {
         .env("RUST_LOG", "warn")
         // One load generator on loopback is one IP and one account: the limits would measure
         // themselves. What is measured is the work behind them.
-        .env("RATE_LIMIT_PER_IP", std::env::var("BENCH_RATE_LIMIT_PER_IP").unwrap_or_else(|_| "off".into()))
+        .env(
+            "RATE_LIMIT_PER_IP",
+            std::env::var("BENCH_RATE_LIMIT_PER_IP").unwrap_or_else(|_| "off".into()),
+        )
         .env("RATE_LIMIT_LOGIN", "off")
         .env("RATE_LIMIT_REGISTER", "off")
         .env("RATE_LIMIT_EMAIL", "off")
@@ -284,7 +300,9 @@ async fn bench(args: Vec<String>) {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(url) = &redis {
-        server.env("REDIS_URL", url).env("REDIS_KEY_PREFIX", format!("gatehouse-bench-{run}:"));
+        server
+            .env("REDIS_URL", url)
+            .env("REDIS_KEY_PREFIX", format!("gatehouse-bench-{run}:"));
     }
     let server = Proc(server.spawn().unwrap());
     wait_for(addr, "/health").await;
@@ -293,12 +311,23 @@ async fn bench(args: Vec<String>) {
     let access = tokens["access_token"].as_str().unwrap().to_string();
     let jwks = {
         let mut conn = Conn::open(addr).await;
-        String::from_utf8(conn.send(Method::GET, "/.well-known/jwks.json", None, None).await.1.to_vec()).unwrap()
+        String::from_utf8(
+            conn.send(Method::GET, "/.well-known/jwks.json", None, None)
+                .await
+                .1
+                .to_vec(),
+        )
+        .unwrap()
     };
     let claims: Value = {
         use base64::Engine;
         let payload = access.split('.').nth(1).unwrap();
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
     };
 
     let ceiling_addr = free_addr();
@@ -321,36 +350,61 @@ async fn bench(args: Vec<String>) {
         if postgres { "PostgreSQL + Redis" } else { "SQLite" }
     );
     let mut rows: Vec<Row> = Vec::new();
-    let selected = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "ceiling,me,refresh,login,register,mixed".into());
+    let selected =
+        std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "ceiling,me,refresh,login,register,mixed".into());
     let wants = |name: &str| selected.split(',').any(|s| s.trim() == name);
 
     if wants("ceiling") {
         ceiling.reset_peak();
         let token = Arc::new(access.clone());
-        let measured = drive(ceiling_addr, connections, warmup, seconds, max_requests, move |_, _, mut conn| {
-            let token = token.clone();
-            async move {
-                let ok = conn.send(Method::GET, "/verify", Some(&token), None).await.0 == StatusCode::OK;
-                (ok, conn)
-            }
-        })
+        let measured = drive(
+            ceiling_addr,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            move |_, _, mut conn| {
+                let token = token.clone();
+                async move {
+                    let ok = conn.send(Method::GET, "/verify", Some(&token), None).await.0 == StatusCode::OK;
+                    (ok, conn)
+                }
+            },
+        )
         .await;
-        rows.push(Row { scenario: "ceiling", what: "bare axum + one EdDSA verification (GET /verify)", measured, peak_mib: ceiling.peak_mib() });
+        rows.push(Row {
+            scenario: "ceiling",
+            what: "bare axum + one EdDSA verification (GET /verify)",
+            measured,
+            peak_mib: ceiling.peak_mib(),
+        });
     }
     drop(ceiling);
 
     if wants("me") {
         server.reset_peak();
         let token = Arc::new(access.clone());
-        let measured = drive(addr, connections, warmup, seconds, max_requests, move |_, _, mut conn| {
-            let token = token.clone();
-            async move {
-                let ok = conn.send(Method::GET, "/api/auth/me", Some(&token), None).await.0 == StatusCode::OK;
-                (ok, conn)
-            }
-        })
+        let measured = drive(
+            addr,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            move |_, _, mut conn| {
+                let token = token.clone();
+                async move {
+                    let ok = conn.send(Method::GET, "/api/auth/me", Some(&token), None).await.0 == StatusCode::OK;
+                    (ok, conn)
+                }
+            },
+        )
         .await;
-        rows.push(Row { scenario: "me", what: "GET /api/auth/me", measured, peak_mib: server.peak_mib() });
+        rows.push(Row {
+            scenario: "me",
+            what: "GET /api/auth/me",
+            measured,
+            peak_mib: server.peak_mib(),
+        });
     }
 
     // Each connection rotates its own chain (a rotated token works once).
@@ -364,12 +418,24 @@ async fn bench(args: Vec<String>) {
     if wants("refresh") {
         server.reset_peak();
         let chains = chains.clone();
-        let measured = drive(addr, connections, warmup, seconds, max_requests, move |worker, _, conn| {
-            let chains = chains.clone();
-            async move { refresh(conn, &chains[worker]).await }
-        })
+        let measured = drive(
+            addr,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            move |worker, _, conn| {
+                let chains = chains.clone();
+                async move { refresh(conn, &chains[worker]).await }
+            },
+        )
         .await;
-        rows.push(Row { scenario: "refresh", what: "POST /api/auth/refresh (rotation)", measured, peak_mib: server.peak_mib() });
+        rows.push(Row {
+            scenario: "refresh",
+            what: "POST /api/auth/refresh (rotation)",
+            measured,
+            peak_mib: server.peak_mib(),
+        });
     }
 
     // Measured just before the sign-ins, in the same conditions: one thread alone, and one per
@@ -380,55 +446,95 @@ async fn bench(args: Vec<String>) {
     if wants("login") {
         server.reset_peak();
         let login = login.clone();
-        let measured = drive(addr, connections, warmup, seconds, max_requests, move |_, _, mut conn| {
-            let login = login.clone();
-            async move {
-                let ok = conn.send(Method::POST, "/api/auth/login", None, Some(&login)).await.0 == StatusCode::OK;
-                (ok, conn)
-            }
-        })
+        let measured = drive(
+            addr,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            move |_, _, mut conn| {
+                let login = login.clone();
+                async move {
+                    let ok = conn.send(Method::POST, "/api/auth/login", None, Some(&login)).await.0 == StatusCode::OK;
+                    (ok, conn)
+                }
+            },
+        )
         .await;
-        rows.push(Row { scenario: "login", what: "POST /api/auth/login (Argon2id)", measured, peak_mib: server.peak_mib() });
+        rows.push(Row {
+            scenario: "login",
+            what: "POST /api/auth/login (Argon2id)",
+            measured,
+            peak_mib: server.peak_mib(),
+        });
     }
 
     if wants("register") {
         server.reset_peak();
-        let measured = drive(addr, connections, warmup, seconds, max_requests, move |worker, i, mut conn| async move {
-            let body = register_body(worker, i, run);
-            let ok = conn.send(Method::POST, "/api/auth/register", None, Some(&body)).await.0 == StatusCode::CREATED;
-            (ok, conn)
-        })
+        let measured = drive(
+            addr,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            move |worker, i, mut conn| async move {
+                let body = register_body(worker, i, run);
+                let ok =
+                    conn.send(Method::POST, "/api/auth/register", None, Some(&body)).await.0 == StatusCode::CREATED;
+                (ok, conn)
+            },
+        )
         .await;
-        rows.push(Row { scenario: "register", what: "POST /api/auth/register (Argon2id, mail queued)", measured, peak_mib: server.peak_mib() });
+        rows.push(Row {
+            scenario: "register",
+            what: "POST /api/auth/register (Argon2id, mail queued)",
+            measured,
+            peak_mib: server.peak_mib(),
+        });
     }
 
     if wants("mixed") {
         server.reset_peak();
         let (token, chains, login) = (Arc::new(access.clone()), chains.clone(), login.clone());
-        let measured = drive(addr, connections, warmup, seconds, max_requests, move |worker, i, mut conn| {
-            let (token, chains, login) = (token.clone(), chains.clone(), login.clone());
-            async move {
-                // Per 1000 requests: 900 /me, 90 refreshes, 9 sign-ins, 1 registration.
-                match i % 1000 {
-                    0..900 => {
-                        let ok = conn.send(Method::GET, "/api/auth/me", Some(&token), None).await.0 == StatusCode::OK;
-                        (ok, conn)
-                    }
-                    900..990 => refresh(conn, &chains[worker]).await,
-                    990..999 => {
-                        let ok = conn.send(Method::POST, "/api/auth/login", None, Some(&login)).await.0 == StatusCode::OK;
-                        (ok, conn)
-                    }
-                    _ => {
-                        let body = register_body(worker, 1_000_000 + i, run);
-                        let ok = conn.send(Method::POST, "/api/auth/register", None, Some(&body)).await.0 == StatusCode::CREATED;
-                        (ok, conn)
+        let measured = drive(
+            addr,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            move |worker, i, mut conn| {
+                let (token, chains, login) = (token.clone(), chains.clone(), login.clone());
+                async move {
+                    // Per 1000 requests: 900 /me, 90 refreshes, 9 sign-ins, 1 registration.
+                    match i % 1000 {
+                        0..900 => {
+                            let ok =
+                                conn.send(Method::GET, "/api/auth/me", Some(&token), None).await.0 == StatusCode::OK;
+                            (ok, conn)
+                        }
+                        900..990 => refresh(conn, &chains[worker]).await,
+                        990..999 => {
+                            let ok = conn.send(Method::POST, "/api/auth/login", None, Some(&login)).await.0
+                                == StatusCode::OK;
+                            (ok, conn)
+                        }
+                        _ => {
+                            let body = register_body(worker, 1_000_000 + i, run);
+                            let ok = conn.send(Method::POST, "/api/auth/register", None, Some(&body)).await.0
+                                == StatusCode::CREATED;
+                            (ok, conn)
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
         .await;
-        rows.push(Row { scenario: "mixed", what: "900 /me : 90 refresh : 9 login : 1 register", measured, peak_mib: server.peak_mib() });
+        rows.push(Row {
+            scenario: "mixed",
+            what: "900 /me : 90 refresh : 9 login : 1 register",
+            measured,
+            peak_mib: server.peak_mib(),
+        });
     }
     drop(server);
 
@@ -442,10 +548,26 @@ async fn bench(args: Vec<String>) {
         import_result = Some(json!({ "rows": n, "seconds": took.as_secs_f64(), "summary": summary }));
     }
     db.drop_now().await;
-    report(&rows, (argon_one, argon_ms), cores, postgres, connections, &out_dir, import_result);
+    report(
+        &rows,
+        (argon_one, argon_ms),
+        cores,
+        postgres,
+        connections,
+        &out_dir,
+        import_result,
+    );
 }
 
-fn report(rows: &[Row], argon: (f64, f64), cores: usize, postgres: bool, connections: usize, out_dir: &str, import: Option<Value>) {
+fn report(
+    rows: &[Row],
+    argon: (f64, f64),
+    cores: usize,
+    postgres: bool,
+    connections: usize,
+    out_dir: &str,
+    import: Option<Value>,
+) {
     let (argon_one, argon_ms) = argon;
     let machine = machine();
     let argon_limit = cores as f64 * 1000.0 / argon_ms;
@@ -488,7 +610,11 @@ fn report(rows: &[Row], argon: (f64, f64), cores: usize, postgres: bool, connect
         ));
     }
     if let Some(i) = &import {
-        md.push_str(&format!("\nimport of {} users into SQLite: {:.1} s\n", i["rows"], i["seconds"].as_f64().unwrap_or(0.0)));
+        md.push_str(&format!(
+            "\nimport of {} users into SQLite: {:.1} s\n",
+            i["rows"],
+            i["seconds"].as_f64().unwrap_or(0.0)
+        ));
     }
     println!("\n{md}");
     let json = json!({
@@ -517,11 +643,20 @@ fn report(rows: &[Row], argon: (f64, f64), cores: usize, postgres: bool, connect
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
         .map_or(String::new(), |k| format!(", {:.0} GiB", k / 1024.0 / 1024.0));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{cores} cores, {cpu}{mem}")
