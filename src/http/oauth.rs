@@ -53,14 +53,20 @@ async fn start(
     jar: CookieJar,
 ) -> Result<impl IntoResponse> {
     let started = flow::start(&state, &provider, params.redirect_to.as_deref()).await?;
-    Ok((
-        jar.add(pending_cookie(&state, started.cookie_value)),
+    Ok(to_provider(&state, jar, started))
+}
+
+/// Off to the provider's sign-in page, carrying the pending sign-in (or link) in its cookie.
+pub(crate) fn to_provider(state: &AppState, jar: CookieJar, started: flow::Started) -> axum::response::Response {
+    (
+        jar.add(pending_cookie(state, started.cookie_value)),
         Redirect::to(&started.authorize_url),
-    ))
+    )
+        .into_response()
 }
 
 /// The cookie that carries a pending sign-in (or link) to the callback.
-pub(crate) fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
+fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
     Cookie::build((COOKIE_NAME, value))
         .path(COOKIE_PATH)
         .http_only(true)

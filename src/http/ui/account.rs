@@ -137,6 +137,15 @@ pub struct ShowQuery {
     done: Option<String>,
 }
 
+/// The account page after a form's change went through, with `notice` (a strings key) on top.
+pub(super) async fn done(state: &AppState, user: &AuthUser, notice: &str) -> Response {
+    let outcome = Outcome {
+        notice: Some(text(notice)),
+        ..Default::default()
+    };
+    render(state, user, StatusCode::OK, outcome).await
+}
+
 pub async fn show(State(state): State<AppState>, jar: CookieJar, Query(q): Query<ShowQuery>) -> Response {
     let user = match page_user(&state, &jar, HERE).await {
         Ok(user) => user,
@@ -256,18 +265,7 @@ pub async fn update_profile(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("profile_saved")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        Ok(()) => done(&state, &user, "profile_saved").await,
         Err(e) => refused(&state, &user, "profile", e).await,
     }
 }
@@ -287,18 +285,7 @@ pub async fn change_password(
     let current = Password::for_verification(f.current_password.as_deref().unwrap_or_default());
     let new_password = f.new_password.unwrap_or_default();
     match password_change::change(&state, &user, &current, &new_password, &client).await {
-        Ok(()) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("password_changed")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        Ok(()) => done(&state, &user, "password_changed").await,
         Err(e) => refused(&state, &user, "password", e).await,
     }
 }
@@ -358,13 +345,7 @@ pub async fn change_email(
     )
     .await;
     match result {
-        Ok(()) => {
-            let outcome = Outcome {
-                notice: Some(text("email_change_sent")),
-                ..Default::default()
-            };
-            render(&state, &user, StatusCode::OK, outcome).await
-        }
+        Ok(()) => done(&state, &user, "email_change_sent").await,
         Err(e) => {
             let kept = Outcome {
                 new_email: Some(typed),

@@ -3,12 +3,11 @@
 //! codes, and turning it off. The rules are the API's: the first factor needs a recent sign-in
 //! or the current password, later changes need the step-up.
 
-use super::account::{refused, render, Outcome};
+use super::account::{done, refused};
 use super::forms::session_token;
 use super::render::page;
 use super::signed_in::SignedInForm;
 use super::signin::shown;
-use super::strings::text;
 use crate::app::AppState;
 use crate::auth::mfa::enrol::{self, RecoveryCodes};
 use crate::auth::mfa::Method;
@@ -192,18 +191,7 @@ pub async fn disable(
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
     match enrol::disable(&state, &user, method, code.trim(), &client).await {
-        Ok(()) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("mfa_disabled")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        Ok(()) => done(&state, &user, "mfa_disabled").await,
         Err(e) => refused(&state, &user, "mfa", e).await,
     }
 }

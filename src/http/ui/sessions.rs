@@ -1,15 +1,13 @@
 //! Where the user is signed in, from the account page: ending one session (this device's own
 //! signs it out here too) or every other one.
 
-use super::account::{refused, render, Outcome};
+use super::account::{done, refused};
 use super::session::signed_out_cookies;
 use super::signed_in::SignedInForm;
-use super::strings::text;
 use crate::app::AppState;
 use crate::auth::sessions;
 use crate::client::ClientInfo;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -35,18 +33,7 @@ pub async fn revoke_session(
     match result {
         // This device's own session: signed out here too.
         Ok(id) if id == user.session_id => (signed_out_cookies(&state, jar), Redirect::to("/login")).into_response(),
-        Ok(_) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("session_revoked")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        Ok(_) => done(&state, &user, "session_revoked").await,
         Err(e) => refused(&state, &user, "sessions", e).await,
     }
 }
@@ -57,18 +44,7 @@ pub async fn revoke_other_sessions(
     SignedInForm { user, .. }: SignedInForm<SessionForm>,
 ) -> Response {
     match sessions::end_others(&state, &user, &client).await {
-        Ok(_) => {
-            render(
-                &state,
-                &user,
-                StatusCode::OK,
-                Outcome {
-                    notice: Some(text("sessions_revoked")),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        Ok(_) => done(&state, &user, "sessions_revoked").await,
         Err(e) => refused(&state, &user, "sessions", e).await,
     }
 }

@@ -3,7 +3,7 @@
 //! in the signed cookie); only the ends differ: the sign-in ends in the page session (or its
 //! MFA step) and at `return_to`, never with a code in a URL, and a refusal is a page.
 
-use super::account::{refused_as, render, Outcome, HERE};
+use super::account::{done, refused_as, HERE};
 use super::forms;
 use super::render::page;
 use super::session::{login_path, urlencode, ReturnQuery};
@@ -18,9 +18,8 @@ use crate::auth::oauth::state_cookie::Purpose;
 use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::Error;
-use crate::http::oauth::pending_cookie;
+use crate::http::oauth::to_provider;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use minijinja::context;
@@ -44,11 +43,7 @@ pub async fn start(
     )
     .await
     {
-        Ok(started) => (
-            jar.add(pending_cookie(&state, started.cookie_value)),
-            Redirect::to(&started.authorize_url),
-        )
-            .into_response(),
+        Ok(started) => to_provider(&state, jar, started),
         Err(e) => failed(
             &state,
             "social_failed",
@@ -129,11 +124,7 @@ pub async fn link(
         .filter(|p| !p.is_empty())
         .map(|p| Password::for_verification(&p));
     match identities::start_link(&state, &user, &provider, password.as_ref(), HERE.into(), &client).await {
-        Ok(started) => (
-            jar.add(pending_cookie(&state, started.cookie_value)),
-            Redirect::to(&started.authorize_url),
-        )
-            .into_response(),
+        Ok(started) => to_provider(&state, jar, started),
         Err(e) => refused_as(&state, &user, "identities", e, "link_password").await,
     }
 }
@@ -156,13 +147,7 @@ pub async fn unlink(
         .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
         .unwrap_or_default();
     match identities::unlink(&state, user.user_id, id, &client).await {
-        Ok(()) => {
-            let outcome = Outcome {
-                notice: Some(text("identity_unlinked")),
-                ..Default::default()
-            };
-            render(&state, &user, StatusCode::OK, outcome).await
-        }
+        Ok(()) => done(&state, &user, "identity_unlinked").await,
         Err(e) => refused_as(&state, &user, "identities", e, "link_password").await,
     }
 }
