@@ -71,6 +71,21 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// One request of a scenario: whether it answered `expected`, and the connection back.
+    pub async fn expect(
+        mut self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&[u8]>,
+        expected: StatusCode,
+    ) -> (bool, Conn) {
+        let ok = self.send(method, path, bearer, body).await.0 == expected;
+        (ok, self)
+    }
+}
+
 async fn handshake(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
     let tcp = tokio::net::TcpStream::connect(addr)
         .await
@@ -94,10 +109,37 @@ pub struct Measured {
     pub p99_ms: f64,
 }
 
+/// How every scenario is driven: the same connections, warm-up and bounds.
+#[derive(Clone, Copy)]
+pub struct Load {
+    pub connections: usize,
+    pub warmup: Duration,
+    pub seconds: Duration,
+    pub max_requests: u64,
+}
+
+impl Load {
+    pub async fn run<S, F>(&self, addr: SocketAddr, step: S) -> Measured
+    where
+        S: Fn(usize, u64, Conn) -> F + Send + Sync + Clone + 'static,
+        F: Future<Output = (bool, Conn)> + Send,
+    {
+        drive(
+            addr,
+            self.connections,
+            self.warmup,
+            self.seconds,
+            self.max_requests,
+            step,
+        )
+        .await
+    }
+}
+
 /// Runs `step` on `connections` connections for `duration` (or until `max_requests` answers
 /// in all), after `warmup` of the same load that is not counted. `step(worker, i, conn)` sends
 /// one request on `conn` and gives it back with whether the answer was the expected one.
-pub async fn drive<S, F>(
+async fn drive<S, F>(
     addr: SocketAddr,
     connections: usize,
     warmup: Duration,

@@ -14,7 +14,7 @@ mod ceiling;
 mod load;
 
 use hyper::{Method, StatusCode};
-use load::{drive, Conn, Measured};
+use load::{Conn, Load, Measured};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -349,6 +349,12 @@ async fn bench(args: Vec<String>) {
         seconds.as_secs(),
         if postgres { "PostgreSQL + Redis" } else { "SQLite" }
     );
+    let load = Load {
+        connections,
+        warmup,
+        seconds,
+        max_requests,
+    };
     let mut rows: Vec<Row> = Vec::new();
     let selected =
         std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "ceiling,me,refresh,login,register,mixed".into());
@@ -357,21 +363,15 @@ async fn bench(args: Vec<String>) {
     if wants("ceiling") {
         ceiling.reset_peak();
         let token = Arc::new(access.clone());
-        let measured = drive(
-            ceiling_addr,
-            connections,
-            warmup,
-            seconds,
-            max_requests,
-            move |_, _, mut conn| {
+        let measured = load
+            .run(ceiling_addr, move |_, _, conn| {
                 let token = token.clone();
                 async move {
-                    let ok = conn.send(Method::GET, "/verify", Some(&token), None).await.0 == StatusCode::OK;
-                    (ok, conn)
+                    conn.expect(Method::GET, "/verify", Some(&token), None, StatusCode::OK)
+                        .await
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         rows.push(Row {
             scenario: "ceiling",
             what: "bare axum + one EdDSA verification (GET /verify)",
@@ -384,21 +384,15 @@ async fn bench(args: Vec<String>) {
     if wants("me") {
         server.reset_peak();
         let token = Arc::new(access.clone());
-        let measured = drive(
-            addr,
-            connections,
-            warmup,
-            seconds,
-            max_requests,
-            move |_, _, mut conn| {
+        let measured = load
+            .run(addr, move |_, _, conn| {
                 let token = token.clone();
                 async move {
-                    let ok = conn.send(Method::GET, "/api/auth/me", Some(&token), None).await.0 == StatusCode::OK;
-                    (ok, conn)
+                    conn.expect(Method::GET, "/api/auth/me", Some(&token), None, StatusCode::OK)
+                        .await
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         rows.push(Row {
             scenario: "me",
             what: "GET /api/auth/me",
@@ -418,18 +412,12 @@ async fn bench(args: Vec<String>) {
     if wants("refresh") {
         server.reset_peak();
         let chains = chains.clone();
-        let measured = drive(
-            addr,
-            connections,
-            warmup,
-            seconds,
-            max_requests,
-            move |worker, _, conn| {
+        let measured = load
+            .run(addr, move |worker, _, conn| {
                 let chains = chains.clone();
                 async move { refresh(conn, &chains[worker]).await }
-            },
-        )
-        .await;
+            })
+            .await;
         rows.push(Row {
             scenario: "refresh",
             what: "POST /api/auth/refresh (rotation)",
@@ -446,21 +434,15 @@ async fn bench(args: Vec<String>) {
     if wants("login") {
         server.reset_peak();
         let login = login.clone();
-        let measured = drive(
-            addr,
-            connections,
-            warmup,
-            seconds,
-            max_requests,
-            move |_, _, mut conn| {
+        let measured = load
+            .run(addr, move |_, _, conn| {
                 let login = login.clone();
                 async move {
-                    let ok = conn.send(Method::POST, "/api/auth/login", None, Some(&login)).await.0 == StatusCode::OK;
-                    (ok, conn)
+                    conn.expect(Method::POST, "/api/auth/login", None, Some(&login), StatusCode::OK)
+                        .await
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         rows.push(Row {
             scenario: "login",
             what: "POST /api/auth/login (Argon2id)",
@@ -471,20 +453,19 @@ async fn bench(args: Vec<String>) {
 
     if wants("register") {
         server.reset_peak();
-        let measured = drive(
-            addr,
-            connections,
-            warmup,
-            seconds,
-            max_requests,
-            move |worker, i, mut conn| async move {
+        let measured = load
+            .run(addr, move |worker, i, conn| async move {
                 let body = register_body(worker, i, run);
-                let ok =
-                    conn.send(Method::POST, "/api/auth/register", None, Some(&body)).await.0 == StatusCode::CREATED;
-                (ok, conn)
-            },
-        )
-        .await;
+                conn.expect(
+                    Method::POST,
+                    "/api/auth/register",
+                    None,
+                    Some(&body),
+                    StatusCode::CREATED,
+                )
+                .await
+            })
+            .await;
         rows.push(Row {
             scenario: "register",
             what: "POST /api/auth/register (Argon2id, mail queued)",
@@ -496,39 +477,36 @@ async fn bench(args: Vec<String>) {
     if wants("mixed") {
         server.reset_peak();
         let (token, chains, login) = (Arc::new(access.clone()), chains.clone(), login.clone());
-        let measured = drive(
-            addr,
-            connections,
-            warmup,
-            seconds,
-            max_requests,
-            move |worker, i, mut conn| {
+        let measured = load
+            .run(addr, move |worker, i, conn| {
                 let (token, chains, login) = (token.clone(), chains.clone(), login.clone());
                 async move {
                     // Per 1000 requests: 900 /me, 90 refreshes, 9 sign-ins, 1 registration.
                     match i % 1000 {
                         0..900 => {
-                            let ok =
-                                conn.send(Method::GET, "/api/auth/me", Some(&token), None).await.0 == StatusCode::OK;
-                            (ok, conn)
+                            conn.expect(Method::GET, "/api/auth/me", Some(&token), None, StatusCode::OK)
+                                .await
                         }
                         900..990 => refresh(conn, &chains[worker]).await,
                         990..999 => {
-                            let ok = conn.send(Method::POST, "/api/auth/login", None, Some(&login)).await.0
-                                == StatusCode::OK;
-                            (ok, conn)
+                            conn.expect(Method::POST, "/api/auth/login", None, Some(&login), StatusCode::OK)
+                                .await
                         }
                         _ => {
                             let body = register_body(worker, 1_000_000 + i, run);
-                            let ok = conn.send(Method::POST, "/api/auth/register", None, Some(&body)).await.0
-                                == StatusCode::CREATED;
-                            (ok, conn)
+                            conn.expect(
+                                Method::POST,
+                                "/api/auth/register",
+                                None,
+                                Some(&body),
+                                StatusCode::CREATED,
+                            )
+                            .await
                         }
                     }
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         rows.push(Row {
             scenario: "mixed",
             what: "900 /me : 90 refresh : 9 login : 1 register",
