@@ -81,7 +81,7 @@ impl AppState {
             );
         }
         let keys = KeySet::load_or_create(store.clone(), clock.clone(), kek.clone(), config.access_token_ttl).await?;
-        let tokens = TokenIssuer::new(keys, config.issuer(), config.jwt_audience.clone());
+        let tokens = TokenIssuer::new(keys, config.issuer(), config.jwt_audience.clone(), config.auth_cache);
         let now = clock.now();
         let refresh_successor_key =
             crate::auth::secrets::server_secret(store.as_ref(), &kek, "refresh_successor_key", now).await?;

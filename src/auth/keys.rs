@@ -137,6 +137,12 @@ impl KeySet {
         self.read().jwks.clone()
     }
 
+    /// Whether `kid` is one of the keys tokens may be signed with now (no reload): a signature
+    /// checked earlier under a key that has since been retired must not be trusted any more.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.read().verifying.contains_key(kid)
+    }
+
     /// The public key for `kid`, re-reading the table once if it is not known yet.
     pub async fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
         if let Some(key) = self.read().verifying.get(kid) {

@@ -7,14 +7,29 @@
 //! compared with the injected clock (jsonwebtoken's own check would use the wall clock).
 //! A valid signature alone is not enough: [`crate::auth::sessions`] also checks the `sid` is live,
 //! so logout takes effect at once.
+//!
+//! An app sends the same access token with every request for its whole life, and the EdDSA check
+//! is most of what such a request costs. So a token whose signature, issuer and audience passed is
+//! remembered by the SHA-256 of its exact bytes (at most [`VERIFIED_CAPACITY`] tokens, none longer
+//! than [`VERIFIED_TTL`]); the next request with the very same bytes skips the signature check.
+//! Everything that can change is still checked every time: `exp` and `nbf` against the clock, and
+//! that the signing key has not been retired since. A token differing in one byte hashes
+//! differently and is verified from scratch, so nothing can be forged through the memo.
 
 use crate::auth::keys::KeySet;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Verified tokens remembered at once: about 0.5 KiB each, so a few MiB at most.
+pub const VERIFIED_CAPACITY: u64 = 10_000;
+/// How long a verified token is remembered (its own `exp` is checked at every use as well).
+pub const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,6 +91,14 @@ pub struct TokenIssuer {
     keys: KeySet,
     issuer: String,
     audience: String,
+    /// Tokens whose signature passed, by SHA-256 of the token; `None` with `AUTH_CACHE=false`.
+    verified: Option<moka::sync::Cache<[u8; 32], Arc<Verified>>>,
+}
+
+/// What the memo keeps of a token whose signature, issuer and audience passed.
+struct Verified {
+    kid: String,
+    claims: AccessClaims,
 }
 
 pub struct AccessTokenSpec {
@@ -91,8 +114,20 @@ pub struct AccessTokenSpec {
 }
 
 impl TokenIssuer {
-    pub fn new(keys: KeySet, issuer: String, audience: String) -> Self {
-        Self { keys, issuer, audience }
+    /// `remember_verified`: keep verified tokens in memory (see the module's documentation).
+    pub fn new(keys: KeySet, issuer: String, audience: String, remember_verified: bool) -> Self {
+        let verified = remember_verified.then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_TTL)
+                .build()
+        });
+        Self {
+            keys,
+            issuer,
+            audience,
+            verified,
+        }
     }
 
     pub fn keys(&self) -> &KeySet {
@@ -127,6 +162,31 @@ impl TokenIssuer {
     }
 
     pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        let Some(memo) = &self.verified else {
+            let (_, claims) = self.verify_signature(token).await?;
+            return check_time(claims, now);
+        };
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Some(hit) = memo.get(&digest) {
+            if self.keys.knows(&hit.kid) {
+                return check_time(hit.claims.clone(), now);
+            }
+            memo.invalidate(&digest);
+        }
+        let (kid, claims) = self.verify_signature(token).await?;
+        memo.insert(
+            digest,
+            Arc::new(Verified {
+                kid,
+                claims: claims.clone(),
+            }),
+        );
+        check_time(claims, now)
+    }
+
+    /// Everything about a token that cannot change with time: header, key, signature, issuer
+    /// and audience. Answers the `kid` with the claims.
+    async fn verify_signature(&self, token: &str) -> Result<(String, AccessClaims), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::WrongAlgorithm);
@@ -151,14 +211,19 @@ impl TokenIssuer {
                 _ => TokenError::Malformed,
             }
         })?;
-        let claims = data.claims;
-        let now = now.timestamp();
-        if now >= claims.exp {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf > now + 5 {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+        Ok((kid, data.claims))
     }
+}
+
+/// `exp` and `nbf` against the injected clock (5 s of leeway for `nbf`: another instance's
+/// clock may run a little ahead).
+fn check_time(claims: AccessClaims, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+    let now = now.timestamp();
+    if now >= claims.exp {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf > now + 5 {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
 }

@@ -242,12 +242,19 @@ async fn token_carrying_its_own_key_in_the_header_is_refused(backend: Backend) {
 async fn token_with_edited_claims_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let tokens = app.signed_in("rahim@example.com").await;
+    // Verified once, so remembered: an edited copy must still be checked from scratch.
+    assert_eq!(app.me(&tokens.access).await.status(), 200);
     let mut parts = tokens.access.split('.');
     let (header, _, signature) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
     let mut claims = part(&tokens.access, 1);
     claims["role"] = json!("admin");
 
     refused(&app, &format!("{header}.{}.{signature}", b64(&claims)), "invalid_token").await;
+    let mut bytes = tokens.access.clone().into_bytes();
+    let last = bytes.len() - 2;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    refused(&app, &String::from_utf8(bytes).unwrap(), "invalid_token").await;
+    assert_eq!(app.me(&tokens.access).await.status(), 200);
 }
 
 async fn token_for_another_audience_or_issuer_is_refused(backend: Backend) {
