@@ -192,14 +192,10 @@ pub async fn refresh(state: &Services, presented: &OpaqueToken, client: &ClientI
         .sessions()
         .rotate_with(
             &hash,
-            |claimed, session| NewRefreshToken {
+            &crate::store::Successor {
                 id: Uuid::new_v4(),
-                session_id: session.id,
-                user_id: claimed.user_id,
                 token_hash: successor.hash(),
-                parent_id: Some(claimed.id),
-                created_at: now,
-                expires_at: (now + state.config.refresh_token_ttl).min(session.expires_at),
+                expires_at: now + state.config.refresh_token_ttl,
             },
             now,
         )

@@ -7,7 +7,8 @@
 //! - the order of password-history rows (a sequence column vs SQLite's `rowid`);
 //! - the outbox claim (`FOR UPDATE SKIP LOCKED` has no SQLite counterpart);
 //! - how a guarded change serialises (advisory and row locks vs SQLite's single writer);
-//! - the user-row share lock a rotation or step-up takes first (PostgreSQL's lock order).
+//! - the user-row share lock a rotation or step-up takes first (PostgreSQL's lock order);
+//! - a refresh rotation (one script on SQLite, locked statements on PostgreSQL: `rotation`).
 
 /// Statements shared by both modules: the `$N` placeholders work on both drivers.
 const ADMIN_CHANGE_TOUCH: &str = "UPDATE users SET updated_at = $2 WHERE id = $1";
@@ -21,8 +22,12 @@ pub(crate) mod sqlite {
     use std::str::FromStr;
     use uuid::Uuid;
 
+    pub(crate) use crate::store::rotation::sqlite::rotate;
+
     /// WAL mode and a busy timeout let concurrent requests queue for the single writer instead
-    /// of failing; foreign keys are switched on per connection (SQLite's default is off).
+    /// of failing; foreign keys are switched on per connection (SQLite's default is off). A
+    /// connection to a local file does not go stale, so it is not pinged before each use: the
+    /// ping is a round trip to the connection's own thread, a sixth of a refresh's.
     pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -34,6 +39,7 @@ pub(crate) mod sqlite {
         SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(15))
+            .test_before_acquire(false)
             .connect_with(options)
             .await
     }
@@ -56,9 +62,9 @@ pub(crate) mod sqlite {
     /// SQLite has one writer. Hot write transactions (refresh rotation) queue for it here, in
     /// process, instead of at the database file, where a waiting connection polls with sleeps
     /// of up to 100 ms (the busy handler): under load that was most of a rotation's latency.
-    pub(crate) async fn one_writer() -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    pub(crate) async fn one_writer() -> tokio::sync::MutexGuard<'static, ()> {
         static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        Some(WRITER.lock().await)
+        WRITER.lock().await
     }
 
     /// Guarded changes write first: the transaction then holds the database's one write lock,
@@ -91,13 +97,7 @@ pub(crate) mod sqlite {
         Ok(())
     }
 
-    /// A rotation or step-up first shares its user's row (see the PostgreSQL version). Nothing to
-    /// do here: the transaction's first write takes the one write lock.
-    pub(crate) async fn share_token_owner(_tx: &mut Transaction<'_, Sqlite>, _token_hash: &str) -> StoreResult<()> {
-        Ok(())
-    }
-
-    /// As [`share_token_owner`], for a step-up that names the session.
+    /// A step-up shares its user's row first on PostgreSQL; nothing to do here (one writer).
     pub(crate) async fn share_session_owner(_tx: &mut Transaction<'_, Sqlite>, _session_id: Uuid) -> StoreResult<()> {
         Ok(())
     }
@@ -142,6 +142,8 @@ pub(crate) mod postgres {
     use std::str::FromStr;
     use uuid::Uuid;
 
+    pub(crate) use crate::store::rotation::postgres::rotate;
+
     /// TLS goes through rustls (`sslmode=require` in the URL works for Neon); the application
     /// name shows gatehouse's connections in `pg_stat_activity`.
     pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
@@ -160,11 +162,6 @@ pub(crate) mod postgres {
 
     pub(crate) type Engine = Postgres;
     pub(crate) const NAME: &str = "postgres";
-
-    /// Row locks keep PostgreSQL's writers apart; nothing queues in process.
-    pub(crate) async fn one_writer() -> Option<tokio::sync::MutexGuard<'static, ()>> {
-        None
-    }
 
     /// `password_history.seq` is a sequence: insertion order, even for rows of the same instant.
     pub(crate) const HISTORY_NEWEST_FIRST: &str = "seq DESC";

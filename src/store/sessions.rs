@@ -161,60 +161,15 @@ impl Sessions<'_> {
         })
     }
 
-    /// The whole of a rotation in one transaction: marks the presented token used (only if
-    /// still unused, unrevoked and unexpired), touches its session, and inserts the successor
-    /// that `successor` builds from the claimed token and its session. `None` when the claim
-    /// lost (the token is unknown, used, revoked or expired, possibly by a concurrent request):
-    /// nothing is written then.
+    /// The whole of a rotation in one transaction (see [`rotation`](super::rotation)): the
+    /// claimed token, its session and the successor, or `None` when the claim lost.
     pub async fn rotate_with(
         &self,
         presented_hash: &str,
-        successor: impl FnOnce(&RefreshTokenRecord, &SessionRecord) -> NewRefreshToken,
+        successor: &Successor,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(RefreshTokenRecord, SessionRecord, NewRefreshToken)>> {
-        on_engine!(self.0, |pool, d| {
-            let _writer = d::one_writer().await;
-            let mut tx = pool.begin().await?;
-            // The user row (shared), then the session row, then the token: the order of every
-            // other change of a session and its family (revoke, step-up, `SINGLE_SESSION`,
-            // account changes). Taking the token first and the session second deadlocks against
-            // them on PostgreSQL, and a rotation waiting here then finds its token revoked
-            // instead of adding a live successor to an ended session. SQLite has one writer:
-            // this UPDATE takes the write lock, so a concurrent rotation of the same token waits
-            // (busy timeout) and then finds `used_at` set. A lost claim rolls the
-            // `last_used_at` back with the rest.
-            d::share_token_owner(&mut tx, presented_hash).await?;
-            let sql = format!(
-                "UPDATE sessions SET last_used_at = $2 \
-                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) \
-                 RETURNING {SESSION_COLUMNS}"
-            );
-            let session: Option<SessionRecord> = sqlx::query_as(&sql)
-                .bind(presented_hash)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(session) = session else {
-                return Ok(None);
-            };
-            let sql = format!(
-                "UPDATE refresh_tokens SET used_at = $2 \
-             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
-             RETURNING {REFRESH_COLUMNS}"
-            );
-            let claimed: Option<RefreshTokenRecord> = sqlx::query_as(&sql)
-                .bind(presented_hash)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(claimed) = claimed else {
-                return Ok(None);
-            };
-            let next = successor(&claimed, &session);
-            insert_refresh!(&mut *tx, &next)?;
-            tx.commit().await?;
-            Ok(Some((claimed, session, next)))
-        })
+        on_engine!(self.0, |pool, d| d::rotate(pool, presented_hash, successor, now).await)
     }
 
     /// [`rotate_with`](Self::rotate_with) with a successor built beforehand; the claimed token.
@@ -224,7 +179,12 @@ impl Sessions<'_> {
         successor: &NewRefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RefreshTokenRecord>> {
-        let rotated = self.rotate_with(presented_hash, |_, _| successor.clone(), now).await?;
+        let next = Successor {
+            id: successor.id,
+            token_hash: successor.token_hash.clone(),
+            expires_at: successor.expires_at,
+        };
+        let rotated = self.rotate_with(presented_hash, &next, now).await?;
         Ok(rotated.map(|(claimed, _, _)| claimed))
     }
 
