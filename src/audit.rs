@@ -56,6 +56,11 @@ pub enum EventKind {
     MfaReset,
     IdentityLinked,
     IdentityUnlinked,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyDeleted,
+    /// An assertion whose signature counter did not move forward: the key may have been copied.
+    PasskeyCloneSuspected,
 }
 
 impl EventKind {
@@ -87,6 +92,10 @@ impl EventKind {
             EventKind::MfaReset => "mfa_reset",
             EventKind::IdentityLinked => "identity_linked",
             EventKind::IdentityUnlinked => "identity_unlinked",
+            EventKind::PasskeyAdded => "passkey_added",
+            EventKind::PasskeyRenamed => "passkey_renamed",
+            EventKind::PasskeyDeleted => "passkey_deleted",
+            EventKind::PasskeyCloneSuspected => "passkey_clone_suspected",
         }
     }
 }

@@ -138,7 +138,7 @@ pub(crate) async fn admit(state: &Services, user: &UserRecord, method: &str, cli
 
 /// The account named by an email address or a username. (Malformed input simply finds
 /// nothing: the answer must not differ from an unknown account.)
-async fn find_account(state: &Services, identifier: &str) -> Result<Option<UserRecord>> {
+pub(crate) async fn find_account(state: &Services, identifier: &str) -> Result<Option<UserRecord>> {
     if identifier.contains('@') {
         match Email::parse(identifier) {
             Ok(email) => Ok(state.store.users().by_email(&email.canonical()).await?),

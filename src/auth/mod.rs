@@ -13,6 +13,7 @@ pub mod mail_limit;
 pub mod mfa;
 pub mod oauth;
 pub mod one_time;
+pub mod passkeys;
 pub mod password;
 pub mod password_change;
 pub mod profile;

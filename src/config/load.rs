@@ -275,8 +275,10 @@ impl Config {
                 .map(SecretString::from),
             error_reporting: super::error_reporting::error_reporting(&mut r),
             ui: super::ui::UiSettings::default(),
+            passkeys: super::passkeys::PasskeySettings::from_public_url(&d.public_url, &d.app_name),
         };
         config.ui = super::ui::ui_settings(&mut r, &config.cors_allowed_origins);
+        config.passkeys = super::passkeys::passkey_settings(&mut r, &config.public_url, &config.app_name);
         if config.refresh_token_cookie && !config.cookies_are_secure() && !config.is_loopback() {
             r.problems.push(
                 "REFRESH_TOKEN_COOKIE=true needs an https PUBLIC_URL (a refresh token must not travel in clear text); plain http is accepted only for localhost".into(),

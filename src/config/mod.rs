@@ -18,11 +18,13 @@ mod load_lists;
 mod mail;
 #[cfg(test)]
 mod mail_tests;
+mod passkeys;
 mod providers;
 mod ui;
 
 pub use error_reporting::ErrorReporting;
 pub use mail::{AwsCredentialSource, MailDelivery, MailProviderKind, SendGridSettings, SesSettings};
+pub use passkeys::PasskeySettings;
 pub use ui::UiSettings;
 #[cfg(test)]
 mod tests;
@@ -157,6 +159,8 @@ pub struct Config {
     pub error_reporting: Option<ErrorReporting>,
     /// The hosted pages' branding and `return_to` allow-list.
     pub ui: UiSettings,
+    /// `PASSKEY_RP_ID`, `PASSKEY_RP_NAME`, `PASSKEY_ORIGINS`.
+    pub passkeys: PasskeySettings,
 }
 
 /// A plain OAuth 2.0 provider with its own profile API (GitHub, Facebook). The two base URLs are
@@ -257,6 +261,7 @@ impl Default for Config {
             metrics_token: None,
             error_reporting: None,
             ui: UiSettings::default(),
+            passkeys: PasskeySettings::from_public_url(&default_public_url(bind_addr), "gatehouse"),
         }
     }
 }

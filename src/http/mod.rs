@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
+pub mod passkeys;
 pub mod password;
 pub mod profile;
 pub mod redoc;
@@ -44,6 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "tokens", description = "Sign in, refresh, sign out"),
         (name = "password", description = "Forgotten, reset and changed passwords"),
         (name = "mfa", description = "Two-step sign-in: TOTP apps, emailed codes, recovery codes, step-up, passwordless codes"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): adding one, signing in with one (usernameless or after the name), listing, renaming and deleting them"),
         (name = "profile", description = "The signed-in user"),
         (name = "sessions", description = "The signed-in user's logins"),
         (name = "operations", description = "Health, readiness, metrics and public keys"),
@@ -93,6 +95,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(email_change::router())
         .merge(token::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
         .merge(oauth::router())
         .merge(meta::router())
         .merge(admin::router())

@@ -55,6 +55,7 @@ templates! {
     MfaRecoveryCodes => "mfa_recovery_codes",
     MfaReset => "mfa_reset",
     IdentityLinked => "identity_linked",
+    PasskeyChanged => "passkey_changed",
     Welcome => "welcome",
 }
 

@@ -52,7 +52,7 @@ impl Identities<'_> {
     }
 
     /// Unlinks one identity, in one statement, only if the user keeps another way to sign in
-    /// (a password or another identity). Returns whether a row was deleted. The user's row
+    /// (a password, a passkey or another identity). Returns whether a row was deleted. The user's row
     /// lock makes two unlinks of the same user take turns: under PostgreSQL's READ COMMITTED
     /// each would otherwise still count the other's identity and both would delete.
     pub async fn unlink(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
@@ -62,6 +62,7 @@ impl Identities<'_> {
             let done = sqlx::query(
                 "DELETE FROM oauth_accounts WHERE id = $2 AND user_id = $1 AND ( \
                EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
+               OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) \
                OR (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1) > 1)",
             )
             .bind(user_id)

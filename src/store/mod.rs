@@ -23,6 +23,7 @@ mod keys;
 mod lockout;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod records;
 mod rotation;
 mod sessions;
@@ -38,6 +39,7 @@ pub use keys::Keys;
 pub use lockout::{Lockout, LockoutChange, LoginFailure};
 pub use mfa::Mfa;
 pub use outbox::Outbox;
+pub use passkeys::{CeremonyRecord, NewCeremony, NewPasskey, PasskeyRecord, PasskeyUse, Passkeys};
 pub use records::*;
 pub use rotation::Successor;
 pub use sessions::Sessions;
@@ -143,6 +145,11 @@ impl Store {
     /// Guarded account changes (lock, unlock, role, deletion) and their last-admin rule.
     pub fn accounts(&self) -> Accounts<'_> {
         Accounts(&self.db)
+    }
+
+    /// Passkeys (WebAuthn credentials) and their pending ceremonies.
+    pub fn passkeys(&self) -> Passkeys<'_> {
+        Passkeys(&self.db)
     }
 
     /// Changes of the sign-in address.

@@ -90,6 +90,8 @@ pub enum TokenPurpose {
     MfaChallengeAfterEmailOtp,
     /// An `mfa_token` handed out after a social login (the provider was the first factor).
     MfaChallengeAfterOAuth,
+    /// An `mfa_token` handed out after a passkey without user verification (one factor).
+    MfaChallengeAfterPasskey,
     /// The one-time code a finished social login hands the app (`/api/auth/oauth/exchange`).
     OAuthExchange,
     /// The link in the "sign-in was paused" mail, which lifts a failed-login lockout.
@@ -109,6 +111,7 @@ impl TokenPurpose {
             TokenPurpose::MfaChallengeAfterPassword => "mfa_challenge_pwd",
             TokenPurpose::MfaChallengeAfterEmailOtp => "mfa_challenge_email",
             TokenPurpose::MfaChallengeAfterOAuth => "mfa_challenge_fed",
+            TokenPurpose::MfaChallengeAfterPasskey => "mfa_challenge_webauthn",
             TokenPurpose::OAuthExchange => "oauth_exchange",
             TokenPurpose::AccountUnlock => "account_unlock",
             TokenPurpose::EmailChange => "email_change",

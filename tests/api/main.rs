@@ -39,6 +39,8 @@ mod oauth_github;
 mod oauth_userinfo;
 mod operations;
 mod outbox;
+mod passkey_support;
+mod passkeys;
 mod password_change;
 mod password_reset;
 mod rate_limits;

@@ -38,6 +38,7 @@ fn first_factor(purpose: TokenPurpose) -> &'static str {
         TokenPurpose::MfaChallengeAfterEmailOtp => "email",
         // RFC 8176 has no federated value; "fed" is what access tokens from social login carry.
         TokenPurpose::MfaChallengeAfterOAuth => "fed",
+        TokenPurpose::MfaChallengeAfterPasskey => "webauthn",
         _ => "pwd",
     }
 }

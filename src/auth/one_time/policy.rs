@@ -7,7 +7,7 @@ use crate::store::TokenPurpose;
 use chrono::Duration;
 
 /// Every purpose, for the lookups below.
-pub const ALL: [TokenPurpose; 11] = [
+pub const ALL: [TokenPurpose; 12] = [
     TokenPurpose::EmailVerificationLink,
     TokenPurpose::EmailVerificationCode,
     TokenPurpose::PasswordReset,
@@ -16,16 +16,18 @@ pub const ALL: [TokenPurpose; 11] = [
     TokenPurpose::MfaChallengeAfterPassword,
     TokenPurpose::MfaChallengeAfterEmailOtp,
     TokenPurpose::MfaChallengeAfterOAuth,
+    TokenPurpose::MfaChallengeAfterPasskey,
     TokenPurpose::OAuthExchange,
     TokenPurpose::AccountUnlock,
     TokenPurpose::EmailChange,
 ];
 
 /// The `mfa_token` purposes (one per first factor).
-pub const MFA_CHALLENGES: [TokenPurpose; 3] = [
+pub const MFA_CHALLENGES: [TokenPurpose; 4] = [
     TokenPurpose::MfaChallengeAfterPassword,
     TokenPurpose::MfaChallengeAfterEmailOtp,
     TokenPurpose::MfaChallengeAfterOAuth,
+    TokenPurpose::MfaChallengeAfterPasskey,
 ];
 
 /// `MFA_EMAIL_CODE`s and OTP sign-in codes live this long.
@@ -152,7 +154,10 @@ impl Policy {
                 &[Newer, AddressChange],
                 Answer::Code,
             ),
-            MfaChallengeAfterPassword | MfaChallengeAfterEmailOtp | MfaChallengeAfterOAuth => p(
+            MfaChallengeAfterPassword
+            | MfaChallengeAfterEmailOtp
+            | MfaChallengeAfterOAuth
+            | MfaChallengeAfterPasskey => p(
                 "mfa_token",
                 "sign in again",
                 Lifetime::Fixed(CHALLENGE_TTL),
