@@ -87,6 +87,26 @@ pub async fn prove_recent_owner(
     ))
 }
 
+/// For a change that adds a way into the account (linking a provider, adding a passkey): the
+/// MFA step-up for an MFA user, then [`prove_recent_owner`]. Answers the caller's account.
+pub async fn prove_owner_adding_a_way_in(
+    state: &Services,
+    caller: &AuthUser,
+    current_password: Option<&Password>,
+    event: EventKind,
+    client: &ClientInfo,
+) -> Result<UserRecord> {
+    let user = state
+        .store
+        .users()
+        .by_id(caller.user_id)
+        .await?
+        .ok_or_else(crate::auth::mfa::user_gone)?;
+    crate::auth::mfa::require_step_up(state, caller, &user)?;
+    prove_recent_owner(state, caller, &user, current_password, event, client).await?;
+    Ok(user)
+}
+
 /// `Ok` when `given` is the password `stored` is the hash of; otherwise the failure is written
 /// to the audit log as a failed `event` and answered as a field error on `current_password`.
 ///

@@ -41,6 +41,26 @@ pub struct PasskeyRecord {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// A passkey just stored, as it reads back: never used yet.
+impl From<NewPasskey> for PasskeyRecord {
+    fn from(p: NewPasskey) -> Self {
+        Self {
+            id: p.id,
+            user_id: p.user_id,
+            credential_id: p.credential_id,
+            credential: p.credential,
+            name: p.name,
+            sign_count: p.sign_count,
+            user_verified: p.user_verified,
+            backup_eligible: p.backup_eligible,
+            backup_state: p.backup_state,
+            transports: p.transports,
+            created_at: p.created_at,
+            last_used_at: None,
+        }
+    }
+}
+
 /// What a successful assertion changes: the counter it reported and the current backup flags.
 #[derive(Debug, Clone, Copy)]
 pub struct PasskeyUse {

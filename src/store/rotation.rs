@@ -62,8 +62,7 @@ pub(crate) mod sqlite {
         let task = tokio::spawn(async move {
             let _writer = crate::store::dialect::sqlite::one_writer().await;
             let mut conn = pool.acquire().await?;
-            let script = script();
-            let ran = sqlx::query(&script)
+            let ran = sqlx::query(&SCRIPT)
                 .bind(&hash)
                 .bind(now)
                 .bind(next.id)
@@ -94,7 +93,8 @@ pub(crate) mod sqlite {
         Ok(Some((claimed, session, successor)))
     }
 
-    fn script() -> String {
+    /// Built once: it is the same text for every rotation (and so one cached prepared script).
+    static SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "BEGIN IMMEDIATE; \
              UPDATE refresh_tokens SET used_at = $2 \
@@ -109,7 +109,7 @@ pub(crate) mod sqlite {
                WHERE changes() = 1 AND r.token_hash = $1; \
              COMMIT;"
         )
-    }
+    });
 }
 
 pub(crate) mod postgres {

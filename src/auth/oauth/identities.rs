@@ -35,17 +35,9 @@ pub async fn start_link(
     client: &ClientInfo,
 ) -> Result<Started> {
     state.oauth.get(provider)?;
-    let user = state
-        .store
-        .users()
-        .by_id(caller.user_id)
-        .await?
-        .ok_or_else(crate::auth::mfa::user_gone)?;
-    crate::auth::mfa::require_step_up(state, caller, &user)?;
-    crate::auth::reauthentication::prove_recent_owner(
+    crate::auth::reauthentication::prove_owner_adding_a_way_in(
         state,
         caller,
-        &user,
         current_password,
         EventKind::IdentityLinked,
         client,

@@ -25,17 +25,9 @@ pub async fn start(
     current_password: Option<&Password>,
     client: &ClientInfo,
 ) -> Result<Started> {
-    let user = state
-        .store
-        .users()
-        .by_id(caller.user_id)
-        .await?
-        .ok_or_else(crate::auth::mfa::user_gone)?;
-    crate::auth::mfa::require_step_up(state, caller, &user)?;
-    crate::auth::reauthentication::prove_recent_owner(
+    let user = crate::auth::reauthentication::prove_owner_adding_a_way_in(
         state,
         caller,
-        &user,
         current_password,
         EventKind::PasskeyAdded,
         client,
@@ -149,12 +141,5 @@ pub async fn finish(
         client,
     )
     .await?;
-    state
-        .store
-        .passkeys()
-        .of_user(user.id)
-        .await?
-        .into_iter()
-        .find(|p| p.id == passkey.id)
-        .ok_or_else(|| internal("the passkey just stored was not found"))
+    Ok(PasskeyRecord::from(passkey))
 }
