@@ -4,7 +4,8 @@
 use crate::app::AppState;
 use crate::auth::mfa::challenge::{self, LoginOutcome};
 use crate::auth::mfa::enrol::{self, Enrolment, RecoveryCodes};
-use crate::auth::mfa::{otp_login, Method};
+use crate::auth::mfa::{otp_login, Method, Proof};
+use crate::auth::passkeys::Started;
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{AuthUser, TokenPair};
 use crate::client::ClientInfo;
@@ -14,6 +15,7 @@ use crate::http::auth::{EmailRequest, Fields, MessageResponse};
 use crate::http::cookies;
 use crate::http::extract::Json;
 use crate::http::mail_request;
+use crate::http::passkeys::{parse_ceremony, take_credential};
 use crate::ratelimit::Limit;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,6 +24,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use webauthn_rs_core::proto::PublicKeyCredential;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,7 +32,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(verify))
         .routes(routes!(challenge_handler))
         .routes(routes!(challenge_send))
+        .routes(routes!(challenge_passkey))
         .routes(routes!(step_up))
+        .routes(routes!(step_up_passkey))
         .routes(routes!(send_code))
         .routes(routes!(disable))
         .routes(routes!(recovery_codes))
@@ -38,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn parse_method(raw: &str) -> std::result::Result<Method, Invalid> {
-    Method::parse(raw).ok_or_else(|| Invalid::new("invalid_method", "must be totp, email or recovery"))
+    Method::parse(raw).ok_or_else(|| Invalid::new("invalid_method", "must be totp, email, recovery or passkey"))
 }
 
 fn parse_code(raw: &str) -> std::result::Result<String, Invalid> {
@@ -51,6 +56,54 @@ fn parse_code(raw: &str) -> std::result::Result<String, Invalid> {
     } else {
         Ok(code.to_string())
     }
+}
+
+/// A second factor as sent: a code, or (`method: "passkey"`) a passkey's answer.
+enum SentProof {
+    Code {
+        method: Option<Method>,
+        code: String,
+    },
+    Passkey {
+        ceremony_id: String,
+        credential: Box<PublicKeyCredential>,
+    },
+}
+
+impl SentProof {
+    fn as_proof(&self) -> Proof<'_> {
+        match self {
+            SentProof::Code { method, code } => Proof::Code { method: *method, code },
+            SentProof::Passkey {
+                ceremony_id,
+                credential,
+            } => Proof::Passkey {
+                ceremony_id,
+                credential,
+            },
+        }
+    }
+}
+
+/// `code` for the code methods; `ceremony_id` and `credential` for a passkey.
+fn take_proof(
+    f: &mut Fields,
+    method: Option<&str>,
+    code: Option<&str>,
+    ceremony_id: Option<&str>,
+    credential: Option<&serde_json::Value>,
+) -> Option<SentProof> {
+    let method = f.optional("method", method, parse_method);
+    if method == Some(Method::Passkey) {
+        let ceremony_id = f.take("ceremony_id", ceremony_id, parse_ceremony);
+        let credential = take_credential(f, credential);
+        return Some(SentProof::Passkey {
+            ceremony_id: ceremony_id?,
+            credential: Box::new(credential?),
+        });
+    }
+    let code = f.take("code", code, parse_code)?;
+    Some(SentProof::Code { method, code })
 }
 
 fn parse_token(raw: &str) -> std::result::Result<OpaqueToken, Invalid> {
@@ -133,18 +186,28 @@ async fn verify(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"mfa_token": "…", "method": "totp", "code": "123456"}))]
 pub struct ChallengeRequest {
-    /// From the `mfa_required` answer of `/api/auth/login` or `/api/auth/otp/login`.
+    /// From the `mfa_required` answer of `/api/auth/login`, `/api/auth/otp/login` or a sign-in
+    /// with a provider or a passkey.
     pub mfa_token: Option<String>,
+    /// `totp`, `email`, `recovery` or `passkey`; optional for a code (its shape tells).
     pub method: Option<String>,
+    /// The code, for every method but `passkey`.
     pub code: Option<String>,
+    /// `passkey` only: from `POST /api/auth/mfa/challenge/passkey`.
+    pub ceremony_id: Option<String>,
+    /// `passkey` only: the browser's `PublicKeyCredential` from `navigator.credentials.get()`,
+    /// as JSON.
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
 }
 
-/// Finish a login with a second factor. Five wrong codes end the `mfa_token`.
+/// Finish a login with a second factor: a code, or a passkey's answer to a ceremony from
+/// `/api/auth/mfa/challenge/passkey`. Five refused answers end the `mfa_token`.
 #[utoipa::path(post, path = "/api/auth/mfa/challenge", tag = "mfa", request_body = ChallengeRequest,
     responses(
         (status = 200, description = "Signed in; the access token's `amr` names both factors and `mfa` is true", body = TokenPair),
-        (status = 400, description = "`invalid_code` or `mfa_method_not_enabled`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_mfa_token` (unknown, used, expired or dead) or `too_many_attempts` (this wrong code was the last allowed): sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_code`, `mfa_method_not_enabled`, or a passkey refusal (`passkey_challenge_invalid`, `passkey_challenge_expired`, `passkey_origin_mismatch`, `passkey_rp_id_mismatch`, …)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_mfa_token` (unknown, used, expired or dead), `too_many_attempts` (this wrong answer was the last allowed): sign in again; `passkey_unknown`, `passkey_signature_invalid`, `passkey_clone_suspected`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes for this account recently", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn challenge_handler(
@@ -154,13 +217,18 @@ async fn challenge_handler(
 ) -> Result<axum::response::Response> {
     let mut f = Fields::default();
     let token = f.take("mfa_token", body.mfa_token.as_deref(), parse_token);
-    let method = f.optional("method", body.method.as_deref(), parse_method);
-    let code = f.take("code", body.code.as_deref(), parse_code);
+    let proof = take_proof(
+        &mut f,
+        body.method.as_deref(),
+        body.code.as_deref(),
+        body.ceremony_id.as_deref(),
+        body.credential.as_ref(),
+    );
     f.finish()?;
-    match (token, code) {
-        (Some(token), Some(code)) => Ok(cookies::tokens(
+    match (token, proof) {
+        (Some(token), Some(proof)) => Ok(cookies::tokens(
             &state,
-            challenge::complete(&state, &token, method, &code, &client).await?,
+            challenge::complete(&state, &token, &proof.as_proof(), &client).await?,
         )),
         _ => Err(crate::error::Error::field("code", "required", "is required")),
     }
@@ -188,13 +256,49 @@ async fn challenge_send(State(state): State<AppState>, Json(body): Json<MfaToken
     Ok(code_mailed())
 }
 
+/// Start a passkey ceremony to finish a pending login (when `methods` lists `passkey`): hand
+/// `options` to `navigator.credentials.get()`, then send its answer to
+/// `/api/auth/mfa/challenge` with `method: "passkey"` and the `ceremony_id`.
+#[utoipa::path(post, path = "/api/auth/mfa/challenge/passkey", tag = "mfa", request_body = MfaTokenRequest,
+    responses(
+        (status = 200, description = "The ceremony and its request options (this account's passkeys)", body = Started),
+        (status = 400, description = "`mfa_method_not_enabled`: the account has no passkey, or a passkey was this sign-in's first factor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_mfa_token`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn challenge_passkey(
+    State(state): State<AppState>,
+    Json(body): Json<MfaTokenRequest>,
+) -> Result<axum::Json<Started>> {
+    let mut f = Fields::default();
+    let token = f.take("mfa_token", body.mfa_token.as_deref(), parse_token);
+    f.finish()?;
+    match token {
+        Some(token) => Ok(axum::Json(challenge::passkey_options(&state, &token).await?)),
+        None => Err(crate::error::Error::field("mfa_token", "required", "is required")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"method": "totp", "code": "123456"}))]
+pub struct StepUpRequest {
+    /// `totp`, `email`, `recovery` or `passkey`; optional for a code (its shape tells).
+    pub method: Option<String>,
+    /// The code, for every method but `passkey`.
+    pub code: Option<String>,
+    /// `passkey` only: from `POST /api/auth/mfa/step-up/passkey`.
+    pub ceremony_id: Option<String>,
+    /// `passkey` only: the browser's `PublicKeyCredential` from `navigator.credentials.get()`.
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
+}
+
 /// Prove a second factor again: the session's tokens are re-issued with a fresh `auth_time`, so
 /// sensitive changes (change-password, MFA disable, recovery codes) are allowed for
 /// `MFA_STEP_UP_WINDOW`. The session's earlier refresh token stops working.
-#[utoipa::path(post, path = "/api/auth/mfa/step-up", tag = "mfa", request_body = MethodCodeRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/auth/mfa/step-up", tag = "mfa", request_body = StepUpRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "A new token pair for the same session", body = TokenPair),
-        (status = 400, description = "`invalid_code`, `mfa_not_enabled` or `mfa_method_not_enabled`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_code`, `mfa_not_enabled`, `mfa_method_not_enabled` or a passkey refusal", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes for this account recently", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -202,19 +306,36 @@ async fn step_up(
     State(state): State<AppState>,
     user: AuthUser,
     client: ClientInfo,
-    Json(body): Json<MethodCodeRequest>,
+    Json(body): Json<StepUpRequest>,
 ) -> Result<axum::response::Response> {
     let mut f = Fields::default();
-    let method = f.optional("method", body.method.as_deref(), parse_method);
-    let code = f.take("code", body.code.as_deref(), parse_code);
+    let proof = take_proof(
+        &mut f,
+        body.method.as_deref(),
+        body.code.as_deref(),
+        body.ceremony_id.as_deref(),
+        body.credential.as_ref(),
+    );
     f.finish()?;
-    match code {
-        Some(code) => Ok(cookies::tokens(
+    match proof {
+        Some(proof) => Ok(cookies::tokens(
             &state,
-            challenge::step_up(&state, &user, method, &code, &client).await?,
+            challenge::step_up(&state, &user, &proof.as_proof(), &client).await?,
         )),
         None => Err(crate::error::Error::field("code", "required", "is required")),
     }
+}
+
+/// Start a passkey ceremony for a step-up: hand `options` to `navigator.credentials.get()`,
+/// then send its answer to `/api/auth/mfa/step-up` with `method: "passkey"`.
+#[utoipa::path(post, path = "/api/auth/mfa/step-up/passkey", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The ceremony and its request options (the caller's passkeys)", body = Started),
+        (status = 400, description = "`mfa_not_enabled`, or `mfa_method_not_enabled`: the account has no passkey", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn step_up_passkey(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Started>> {
+    Ok(axum::Json(challenge::step_up_passkey_options(&state, &user).await?))
 }
 
 /// Mail a 6-digit MFA code to the signed-in user, for step-up or disable by email.

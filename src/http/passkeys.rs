@@ -104,7 +104,7 @@ pub struct FinishRequest {
     pub name: Option<String>,
 }
 
-fn parse_ceremony(raw: &str) -> std::result::Result<String, Invalid> {
+pub(crate) fn parse_ceremony(raw: &str) -> std::result::Result<String, Invalid> {
     let raw = raw.trim();
     if raw.is_empty() || raw.len() > 128 {
         Err(Invalid::new(
@@ -116,6 +116,27 @@ fn parse_ceremony(raw: &str) -> std::result::Result<String, Invalid> {
     }
 }
 
+/// The browser's answer in `credential`, parsed, or one field error saying what is wrong.
+pub(crate) fn take_credential<T: DeserializeOwned>(f: &mut Fields, raw: Option<&serde_json::Value>) -> Option<T> {
+    let Some(value) = raw else {
+        f.0.push(Invalid::new("required", "is required").at("credential"));
+        return None;
+    };
+    match T::deserialize(value) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            f.0.push(
+                Invalid::new(
+                    "invalid_format",
+                    format!("must be the browser's PublicKeyCredential as JSON ({e})"),
+                )
+                .at("credential"),
+            );
+            None
+        }
+    }
+}
+
 /// The checked fields of a finish: the ceremony id and the browser's answer, parsed.
 fn finish_fields<T: DeserializeOwned>(
     body: &FinishRequest,
@@ -123,25 +144,7 @@ fn finish_fields<T: DeserializeOwned>(
 ) -> Result<(String, T, Option<PasskeyName>)> {
     let mut f = Fields::default();
     let ceremony = f.take("ceremony_id", body.ceremony_id.as_deref(), parse_ceremony);
-    let credential = match &body.credential {
-        None => {
-            f.0.push(Invalid::new("required", "is required").at("credential"));
-            None
-        }
-        Some(value) => match serde_json::from_value::<T>(value.clone()) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                f.0.push(
-                    Invalid::new(
-                        "invalid_format",
-                        format!("must be the browser's PublicKeyCredential as JSON ({e})"),
-                    )
-                    .at("credential"),
-                );
-                None
-            }
-        },
-    };
+    let credential = take_credential(&mut f, body.credential.as_ref());
     let name = if with_name {
         f.optional("name", body.name.as_deref(), PasskeyName::parse)
     } else {

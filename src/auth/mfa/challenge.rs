@@ -1,9 +1,10 @@
 //! The second step of a login (`mfa_token` + code → tokens) and step-up of a live session.
 
 use super::codes::{self, CodeUse};
-use super::{active_factors, combined_amr, user_gone, Method, CHALLENGE_TTL};
+use super::{active_factors, combined_amr, user_gone, Method, Proof, CHALLENGE_TTL};
 use crate::audit::{self, EventKind, Outcome};
 use crate::auth::one_time::{self, policy::MFA_CHALLENGES};
+use crate::auth::passkeys::{self, Started};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::services::Services;
 use crate::auth::sessions::{self, AuthUser, TokenPair};
@@ -28,7 +29,7 @@ pub struct MfaRequired {
     pub mfa_required: bool,
     /// Single-use, valid for `expires_in` seconds, good only for `/api/auth/mfa/challenge*`.
     pub mfa_token: String,
-    /// Factors that can finish this login (`totp`, `email`, `recovery`).
+    /// Factors that can finish this login (`totp`, `email`, `recovery`, `passkey`).
     pub methods: Vec<Method>,
     pub expires_in: i64,
 }
@@ -65,6 +66,10 @@ async fn methods_after(state: &Services, user: &UserRecord, purpose: TokenPurpos
             "email" if purpose != TokenPurpose::MfaChallengeAfterEmailOtp => methods.push(Method::Email),
             _ => {}
         }
+    }
+    // After a passkey sign-in the passkey is the first factor: another one adds nothing.
+    if purpose != TokenPurpose::MfaChallengeAfterPasskey && state.store.passkeys().count_of_user(user.id).await? > 0 {
+        methods.push(Method::Passkey);
     }
     if state.store.mfa().unused_recovery_codes(user.id).await? > 0 {
         methods.push(Method::Recovery);
@@ -104,22 +109,31 @@ pub async fn send_code(state: &Services, presented: &OpaqueToken) -> Result<()> 
     codes::send_email_code(state, &user, TokenPurpose::MfaEmailCode, CodeUse::SignIn).await
 }
 
-/// Finishes a login: a valid second-factor code for a live `mfa_token` gives the token pair.
+/// Starts a passkey ceremony to finish a pending login (when `methods` lists `passkey`).
+pub async fn passkey_options(state: &Services, presented: &OpaqueToken) -> Result<Started> {
+    let (record, purpose) = live_challenge(state, presented).await?;
+    let user = challenge_user(state, &record).await?;
+    if !methods_after(state, &user, purpose).await?.contains(&Method::Passkey) {
+        return Err(codes::method_not_enrolled(Method::Passkey));
+    }
+    passkeys::second_factor::start(state, &user).await
+}
+
+/// Finishes a login: a valid second factor for a live `mfa_token` gives the token pair.
 pub async fn complete(
     state: &Services,
     presented: &OpaqueToken,
-    method: Option<Method>,
-    code: &str,
+    proof: &Proof<'_>,
     client: &ClientInfo,
 ) -> Result<TokenPair> {
     let now = state.now();
     let (record, purpose) = live_challenge(state, presented).await?;
     let user = challenge_user(state, &record).await?;
-    let method = codes::resolve_method(state, user.id, method, code).await?;
+    let method = codes::resolve_method(state, user.id, proof).await?;
     if !methods_after(state, &user, purpose).await?.contains(&method) {
         return Err(codes::method_not_enrolled(method));
     }
-    if !codes::verify_second_factor(state, &user, method, code).await? {
+    if let Err(refusal) = codes::verify_second_factor(state, &user, method, proof, client).await? {
         let max = state.config.max_code_attempts;
         let attempts = one_time::wrong_guess(state, &record, purpose).await?;
         audit::Event {
@@ -138,7 +152,7 @@ pub async fn complete(
                 "too many wrong codes: this sign-in attempt has ended; sign in again",
             ));
         }
-        return Err(codes::invalid_code());
+        return Err(refusal);
     }
     one_time::spend(state, &record, purpose).await??;
     let amr = combined_amr(&[first_factor(purpose).to_string()], method);
@@ -171,16 +185,7 @@ pub async fn send_code_to_caller(state: &Services, caller: &AuthUser) -> Result<
     codes::send_email_code(state, &user, TokenPurpose::MfaEmailCode, CodeUse::Confirm).await
 }
 
-/// Proves a second factor again for the caller's session and re-issues its tokens with a new
-/// `auth_time` (and `mfa` in `amr`); the session's earlier refresh token stops working.
-pub async fn step_up(
-    state: &Services,
-    caller: &AuthUser,
-    method: Option<Method>,
-    code: &str,
-    client: &ClientInfo,
-) -> Result<TokenPair> {
-    let now = state.now();
+async fn step_up_user(state: &Services, caller: &AuthUser) -> Result<UserRecord> {
     let user = state.store.users().by_id(caller.user_id).await?.ok_or_else(user_gone)?;
     if !user.mfa_enabled {
         return Err(Error::new(
@@ -188,8 +193,22 @@ pub async fn step_up(
             "two-step sign-in is not enabled on this account",
         ));
     }
-    let method = codes::resolve_method(state, user.id, method, code).await?;
-    if !codes::verify_second_factor(state, &user, method, code).await? {
+    Ok(user)
+}
+
+/// Starts a passkey ceremony for the caller's step-up.
+pub async fn step_up_passkey_options(state: &Services, caller: &AuthUser) -> Result<Started> {
+    let user = step_up_user(state, caller).await?;
+    passkeys::second_factor::start(state, &user).await
+}
+
+/// Proves a second factor again for the caller's session and re-issues its tokens with a new
+/// `auth_time` (and `mfa` in `amr`); the session's earlier refresh token stops working.
+pub async fn step_up(state: &Services, caller: &AuthUser, proof: &Proof<'_>, client: &ClientInfo) -> Result<TokenPair> {
+    let now = state.now();
+    let user = step_up_user(state, caller).await?;
+    let method = codes::resolve_method(state, user.id, proof).await?;
+    if let Err(refusal) = codes::verify_second_factor(state, &user, method, proof, client).await? {
         audit::Event {
             kind: EventKind::MfaStepUp,
             user_id: Some(user.id),
@@ -199,7 +218,7 @@ pub async fn step_up(
         }
         .record(state.store.as_ref(), now)
         .await;
-        return Err(codes::invalid_code());
+        return Err(refusal);
     }
     let session = state
         .store

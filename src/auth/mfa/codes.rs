@@ -1,10 +1,12 @@
 //! Emailed codes (MFA and passwordless OTP), recovery codes, and checking any second factor
-//! under the per-user limit.
+//! (a code or a passkey) under the per-user limit.
 
-use super::{active_factors, totp, Method, EMAIL_CODE_TTL, MAX_USER_FAILURES, USER_LOCK};
+use super::{active_factors, totp, Method, Proof, EMAIL_CODE_TTL, MAX_USER_FAILURES, USER_LOCK};
 use crate::auth::one_time;
+use crate::auth::passkeys;
 use crate::auth::secrets::{hmac_hex, NumericCode};
 use crate::auth::services::Services;
+use crate::client::ClientInfo;
 use crate::error::{Error, ErrorCode, Result};
 use crate::mail::templates::Template;
 use crate::store::{TokenPurpose, UserRecord};
@@ -106,12 +108,14 @@ pub fn hash_recovery_codes(state: &Services, user_id: Uuid, codes: &[String]) ->
     codes.iter().map(|c| hash_recovery_code(state, user_id, c)).collect()
 }
 
-/// The method a code is for when the client did not say: a 6-digit code is the TOTP app's if the
-/// user has one, else the emailed one; anything else is a recovery code.
-pub async fn resolve_method(state: &Services, user_id: Uuid, explicit: Option<Method>, code: &str) -> Result<Method> {
-    if let Some(m) = explicit {
-        return Ok(m);
-    }
+/// The method a proof is for. A code whose method the client did not name: a 6-digit code is
+/// the TOTP app's if the user has one, else the emailed one; anything else is a recovery code.
+pub async fn resolve_method(state: &Services, user_id: Uuid, proof: &Proof<'_>) -> Result<Method> {
+    let code = match *proof {
+        Proof::Passkey { .. } => return Ok(Method::Passkey),
+        Proof::Code { method: Some(m), .. } => return Ok(m),
+        Proof::Code { method: None, code } => code,
+    };
     if NumericCode::from_presented(code).is_none() {
         return Ok(Method::Recovery);
     }
@@ -123,45 +127,51 @@ pub async fn resolve_method(state: &Services, user_id: Uuid, explicit: Option<Me
     })
 }
 
-/// Checks a second-factor code of an MFA user, spending it on success. Refuses while the user is
-/// locked; a wrong code counts towards the per-user limit (and may start the lock).
-pub async fn verify_second_factor(state: &Services, user: &UserRecord, method: Method, code: &str) -> Result<bool> {
+/// Whether a second factor held: `Ok(())`, or the refusal to answer (a wrong code's
+/// `invalid_code`, or what was wrong with a passkey's answer).
+pub type Checked = std::result::Result<(), Error>;
+
+/// Checks a second factor of an MFA user, spending it on success. Refuses while the user is
+/// locked; a refused proof counts towards the per-user limit (and may start the lock).
+pub async fn verify_second_factor(
+    state: &Services,
+    user: &UserRecord,
+    method: Method,
+    proof: &Proof<'_>,
+    client: &ClientInfo,
+) -> Result<Checked> {
     let now = state.now();
     if let Some(until) = state.store.mfa().locked_until(user.id).await? {
         if until > now {
             return Err(locked(until - now));
         }
     }
-    let ok = match method {
-        Method::Totp => {
-            let factors = active_factors(state, user.id).await?;
-            match factors
-                .iter()
-                .find(|f| f.method == "totp")
-                .and_then(|f| f.secret.as_ref())
-            {
-                Some(sealed) => {
-                    let secret = totp::open(state, user.id, sealed)?;
-                    totp::verify(state, user.id, &secret, code).await?
-                }
-                None => return Err(method_not_enrolled(method)),
+    let checked = match (*proof, method) {
+        (
+            Proof::Passkey {
+                ceremony_id,
+                credential,
+            },
+            Method::Passkey,
+        ) => passkeys::second_factor::verify(state, user, ceremony_id, credential, client).await?,
+        (Proof::Code { code, .. }, Method::Totp | Method::Email | Method::Recovery) => {
+            if check_code(state, user, method, code).await? {
+                Ok(())
+            } else {
+                Err(invalid_code())
             }
         }
-        Method::Email => {
-            let factors = active_factors(state, user.id).await?;
-            if !factors.iter().any(|f| f.method == "email") {
-                return Err(method_not_enrolled(method));
-            }
-            check_email_code(state, user.id, TokenPurpose::MfaEmailCode, code).await?
-        }
-        Method::Recovery => {
-            let hash = hash_recovery_code(state, user.id, code);
-            state.store.mfa().consume_recovery_code(user.id, &hash, now).await?
+        _ => {
+            return Err(Error::field(
+                "method",
+                "invalid_method",
+                "passkey goes with ceremony_id and credential, the other methods with code",
+            ))
         }
     };
-    if ok {
+    if checked.is_ok() {
         state.store.mfa().clear_failures(user.id).await?;
-        return Ok(true);
+        return Ok(checked);
     }
     if let Some(until) = state
         .store
@@ -173,7 +183,42 @@ pub async fn verify_second_factor(state: &Services, user: &UserRecord, method: M
             return Err(locked(until - now));
         }
     }
-    Ok(false)
+    Ok(checked)
+}
+
+async fn check_code(state: &Services, user: &UserRecord, method: Method, code: &str) -> Result<bool> {
+    match method {
+        Method::Totp => {
+            let factors = active_factors(state, user.id).await?;
+            match factors
+                .iter()
+                .find(|f| f.method == "totp")
+                .and_then(|f| f.secret.as_ref())
+            {
+                Some(sealed) => {
+                    let secret = totp::open(state, user.id, sealed)?;
+                    totp::verify(state, user.id, &secret, code).await
+                }
+                None => Err(method_not_enrolled(method)),
+            }
+        }
+        Method::Email => {
+            let factors = active_factors(state, user.id).await?;
+            if !factors.iter().any(|f| f.method == "email") {
+                return Err(method_not_enrolled(method));
+            }
+            check_email_code(state, user.id, TokenPurpose::MfaEmailCode, code).await
+        }
+        Method::Recovery => {
+            let hash = hash_recovery_code(state, user.id, code);
+            Ok(state
+                .store
+                .mfa()
+                .consume_recovery_code(user.id, &hash, state.now())
+                .await?)
+        }
+        Method::Passkey => Err(method_not_enrolled(method)),
+    }
 }
 
 fn locked(left: chrono::Duration) -> Error {

@@ -1,7 +1,7 @@
 //! Turning MFA on (`enable` then `verify`), off (`disable`) and renewing recovery codes.
 
 use super::codes::{self, CodeUse};
-use super::{require_step_up, totp, user_gone, Method};
+use super::{require_step_up, totp, user_gone, Method, Proof};
 use crate::audit::{self, EventKind, Outcome};
 use crate::auth::reauthentication;
 use crate::auth::services::Services;
@@ -75,11 +75,11 @@ pub async fn enable(
             codes::count_code_mail(state, &user).await?;
             (None, None)
         }
-        Method::Recovery => {
+        Method::Recovery | Method::Passkey => {
             return Err(Error::field(
                 "method",
                 "invalid_method",
-                "must be totp or email (recovery codes come with either)",
+                "must be totp or email (recovery codes come with either; add a passkey with POST /api/auth/passkeys/register/start)",
             ))
         }
     };
@@ -161,7 +161,7 @@ pub async fn verify(
             totp::verify(state, user.id, &secret, code).await?
         }
         Method::Email => codes::check_email_code(state, user.id, TokenPurpose::MfaEmailCode, code).await?,
-        Method::Recovery => false,
+        Method::Recovery | Method::Passkey => false,
     };
     if !ok {
         audit::Event {
@@ -225,8 +225,12 @@ pub async fn disable(
     }
     require_step_up(state, caller, &user)?;
     let now = state.now();
-    let method = codes::resolve_method(state, user.id, method, code).await?;
-    if !codes::verify_second_factor(state, &user, method, code).await? {
+    let proof = Proof::Code { method, code };
+    let method = codes::resolve_method(state, user.id, &proof).await?;
+    if codes::verify_second_factor(state, &user, method, &proof, client)
+        .await?
+        .is_err()
+    {
         audit::Event {
             kind: EventKind::MfaDisabled,
             user_id: Some(user.id),

@@ -24,12 +24,18 @@
 //!   step-ups (after [`MAX_USER_FAILURES`] MFA is locked for [`USER_LOCK`]), so fresh `mfa_token`s do
 //!   not buy fresh guesses. Emailed codes also die after `MAX_CODE_ATTEMPTS` wrong guesses.
 //! - **`amr`** (RFC 8176 names where they exist): `pwd` password, `otp` TOTP app, `email` an
-//!   emailed code (MFA or passwordless), `recovery` a recovery code, plus `mfa` when two different
-//!   factors were used. The access token's `mfa` claim is true exactly when `amr` holds `mfa`.
+//!   emailed code (MFA or passwordless), `recovery` a recovery code, `webauthn` a passkey, plus
+//!   `mfa` when two different factors were used. The access token's `mfa` claim is true exactly
+//!   when `amr` holds `mfa`.
 //! - **Step-up.** For an MFA user, change-password, MFA disable and recovery-code regeneration
 //!   need an access token whose `amr` holds `mfa` and whose `auth_time` is within
 //!   `MFA_STEP_UP_WINDOW` (10 min); otherwise 403 `mfa_step_up_required`. `mfa/step-up` proves a
 //!   factor again and re-issues the session's tokens with a new `auth_time`.
+//! - **Passkeys as a second factor.** An MFA account with passkeys may finish a sign-in or a
+//!   step-up with one: `…/passkey` starts a WebAuthn ceremony bound to the account, and the
+//!   challenge or step-up takes its answer instead of a code. A refused answer counts as a wrong
+//!   code (per `mfa_token` and per user). After a passkey sign-in without user verification the
+//!   passkey is already the first factor, so it is not offered again.
 //! - **Passwordless OTP and MFA.** The emailed OTP is the `email` factor. A user with TOTP must
 //!   still pass TOTP (or a recovery code) after it. A user whose only factor is email gets a
 //!   single-factor session (`amr: ["email"]`) and signs in with the password for sensitive changes.
@@ -69,6 +75,8 @@ pub enum Method {
     Totp,
     Email,
     Recovery,
+    /// One of the account's passkeys, answering a challenge from `…/passkey` (issue 18).
+    Passkey,
 }
 
 impl Method {
@@ -77,6 +85,7 @@ impl Method {
             "totp" | "app" | "authenticator" => Some(Method::Totp),
             "email" => Some(Method::Email),
             "recovery" | "recovery_code" => Some(Method::Recovery),
+            "passkey" | "webauthn" => Some(Method::Passkey),
             _ => None,
         }
     }
@@ -86,6 +95,7 @@ impl Method {
             Method::Totp => "totp",
             Method::Email => "email",
             Method::Recovery => "recovery",
+            Method::Passkey => "passkey",
         }
     }
 
@@ -95,8 +105,23 @@ impl Method {
             Method::Totp => "otp",
             Method::Email => "email",
             Method::Recovery => "recovery",
+            Method::Passkey => "webauthn",
         }
     }
+}
+
+/// What a caller offers as a second factor: a code (the method named or told by its shape), or
+/// a passkey's answer to a ceremony started by `mfa/challenge/passkey` or `mfa/step-up/passkey`.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Code {
+        method: Option<Method>,
+        code: &'a str,
+    },
+    Passkey {
+        ceremony_id: &'a str,
+        credential: &'a webauthn_rs_core::proto::PublicKeyCredential,
+    },
 }
 
 /// `amr` after adding `factor` to `first`: the factor, and `mfa` once two differ.

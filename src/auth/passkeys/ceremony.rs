@@ -29,6 +29,8 @@ pub struct Started {
 pub(super) enum Purpose {
     Register,
     Login,
+    /// A second factor (MFA challenge or step-up) of the ceremony's account.
+    SecondFactor,
 }
 
 impl Purpose {
@@ -36,6 +38,7 @@ impl Purpose {
         match self {
             Purpose::Register => "register",
             Purpose::Login => "login",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 }

@@ -6,18 +6,18 @@
 //! the signature is checked. Account state (disabled, unverified) is told only after the passkey
 //! proved itself, as on every other path.
 
+use super::assertion::{self, stored_credential, unknown};
 use super::ceremony::{self, Purpose, Started};
-use super::{credential_id_text, internal, refused, relying_party};
+use super::{credential_id_text, internal, relying_party};
 use crate::audit::{self, EventKind, Outcome};
 use crate::auth::mfa::challenge::{self, LoginOutcome};
 use crate::auth::services::Services;
 use crate::auth::{lockout, login, sessions};
 use crate::client::ClientInfo;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::ratelimit::Limit;
-use crate::store::{PasskeyRecord, PasskeyUse, TokenPurpose, UserRecord};
+use crate::store::{PasskeyRecord, TokenPurpose, UserRecord};
 use serde_json::json;
-use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
     AllowCredentials, AuthenticationState, Credential, PublicKeyCredential, UserVerificationPolicy,
 };
@@ -65,21 +65,6 @@ pub async fn start(state: &Services, identifier: Option<&str>, client: &ClientIn
     ceremony::begin(state, Purpose::Login, owner, &options, &challenge).await
 }
 
-/// webauthn-rs's credential as stored, with the counter from its own column (the stored JSON
-/// keeps the one from registration).
-fn stored_credential(p: &PasskeyRecord) -> Result<Credential> {
-    let mut credential: Credential = serde_json::from_str(&p.credential).map_err(anyhow::Error::new)?;
-    credential.counter = u32::try_from(p.sign_count).unwrap_or(u32::MAX);
-    Ok(credential)
-}
-
-fn unknown() -> Error {
-    Error::new(
-        ErrorCode::PasskeyUnknown,
-        "this passkey is not registered here (or not to this account): sign in another way, then add it from your account",
-    )
-}
-
 /// Finishes a sign-in: the same answer as a password sign-in (tokens, or the MFA step).
 pub async fn finish(
     state: &Services,
@@ -100,10 +85,7 @@ pub async fn finish(
     };
     // The account the ceremony was started for, and the one the authenticator names, must be
     // the key's owner: another account's passkey never signs in here.
-    let handle_matches = answer
-        .get_user_unique_id()
-        .is_none_or(|handle| handle == passkey.user_id.as_bytes());
-    if expected.is_some_and(|id| id != passkey.user_id) || !handle_matches {
+    if expected.is_some_and(|id| id != passkey.user_id) || !assertion::handle_names_owner(answer, &passkey) {
         fail(state, Some(passkey.user_id), "passkey_of_another_account", client).await;
         return Err(unknown());
     }
@@ -116,29 +98,14 @@ pub async fn finish(
         return Err(locked);
     }
     lockout::count_attempt(state, &subject, client).await?;
-    let credential = stored_credential(&passkey)?;
-    let result = match relying_party(state).authenticate_single_credential(answer, &challenge, &credential) {
+    let result = match assertion::check(state, &passkey, answer, &challenge, client).await? {
         Ok(result) => result,
-        Err(WebauthnError::CredentialPossibleCompromise) => {
-            return Err(clone_suspected(state, &user, &passkey, client).await)
-        }
-        Err(e) => {
-            let error = refused(e);
+        Err(error) => {
             fail(state, Some(user.id), error.code(), client).await;
             lockout::record_failure(state, &subject, Some(&user), client).await?;
             return Err(error);
         }
     };
-    let used = PasskeyUse {
-        sign_count: i64::from(result.counter()),
-        backup_eligible: result.backup_eligible(),
-        backup_state: result.backup_state(),
-        at: now,
-    };
-    if !state.store.passkeys().record_use(passkey.id, &used).await? {
-        // Another sign-in with this counter value was recorded a moment ago.
-        return Err(clone_suspected(state, &user, &passkey, client).await);
-    }
     login::admit(state, &user, "webauthn", client).await?;
     lockout::reset(state, &subject, client).await?;
     let verified = result.user_verified();
@@ -189,23 +156,4 @@ async fn succeeded(
     }
     .record(state.store.as_ref(), state.now())
     .await;
-}
-
-/// A counter that did not move forward: refused, audited, and counted as a failed sign-in.
-async fn clone_suspected(state: &Services, user: &UserRecord, passkey: &PasskeyRecord, client: &ClientInfo) -> Error {
-    audit::Event {
-        kind: EventKind::PasskeyCloneSuspected,
-        user_id: Some(user.id),
-        client,
-        outcome: Outcome::Failure,
-        details: json!({ "passkey_id": passkey.id, "name": passkey.name, "stored_sign_count": passkey.sign_count }),
-    }
-    .record(state.store.as_ref(), state.now())
-    .await;
-    fail(state, Some(user.id), "passkey_clone_suspected", client).await;
-    let subject = lockout::Subject::of(state, &user.email);
-    if let Err(e) = lockout::record_failure(state, &subject, Some(user), client).await {
-        return e;
-    }
-    refused(WebauthnError::CredentialPossibleCompromise)
 }

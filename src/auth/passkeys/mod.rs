@@ -21,10 +21,12 @@
 //!   not the account exists or has passkeys: for an unknown one, a credential id derived from
 //!   the name with a server key, so it is stable too.
 
+mod assertion;
 mod ceremony;
 pub mod login;
 pub mod manage;
 pub mod register;
+pub mod second_factor;
 
 pub use ceremony::{Started, CEREMONY_TTL};
 

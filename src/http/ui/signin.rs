@@ -10,7 +10,7 @@ use super::strings::text;
 use crate::app::AppState;
 use crate::auth::login;
 use crate::auth::mfa::challenge::{self, LoginOutcome, MfaRequired};
-use crate::auth::mfa::Method;
+use crate::auth::mfa::{Method, Proof};
 use crate::auth::secrets::OpaqueToken;
 use crate::auth::sessions::{self, TokenPair};
 use crate::client::ClientInfo;
@@ -102,7 +102,12 @@ fn mfa_page(
     notice: Option<&str>,
 ) -> Response {
     let (jar, csrf) = form_token(state, jar);
-    let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+    // A form carries codes only; a passkey answers from a script, which this page does not run.
+    let methods: Vec<&str> = methods
+        .iter()
+        .filter(|m| **m != Method::Passkey)
+        .map(|m| m.as_str())
+        .collect();
     let body = page(
         state,
         status,
@@ -202,7 +207,17 @@ pub async fn submit_mfa(
     };
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
-    match challenge::complete(&state, &token, method, code.trim(), &client).await {
+    match challenge::complete(
+        &state,
+        &token,
+        &Proof::Code {
+            method,
+            code: code.trim(),
+        },
+        &client,
+    )
+    .await
+    {
         Ok(pair) => finish(&state, jar, &pair, &return_to),
         Err(e @ Error::Internal(_)) => e.into_response(),
         Err(e) => mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None),

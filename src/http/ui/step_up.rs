@@ -10,7 +10,7 @@ use super::signin::shown;
 use super::strings::text;
 use crate::app::AppState;
 use crate::auth::mfa::challenge;
-use crate::auth::mfa::Method;
+use crate::auth::mfa::{Method, Proof};
 use crate::auth::sessions::AuthUser;
 use crate::client::ClientInfo;
 use crate::error::Error;
@@ -68,7 +68,17 @@ pub async fn confirm(
 ) -> Response {
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
-    match challenge::step_up(&state, &user, method, code.trim(), &client).await {
+    match challenge::step_up(
+        &state,
+        &user,
+        &Proof::Code {
+            method,
+            code: code.trim(),
+        },
+        &client,
+    )
+    .await
+    {
         Ok(pair) => (
             signed_in_cookies(&state, jar, &pair),
             Redirect::to("/account?done=step_up"),
