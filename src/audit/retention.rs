@@ -9,6 +9,9 @@
 //! sweeps; deletes are idempotent, so several instances on one database only cost duplicate
 //! lines if they share one export file.
 //!
+//! The same sweep drops what expired and is only clutter: failed-login counters past
+//! `LOCKOUT_DURATION` and passkey ceremonies that were started and never finished.
+//!
 //! The job sweeps at start and then every hour, in batches of [`BATCH`] events, against the
 //! injected clock. Tests (and operators embedding gatehouse) call [`AuditRetention::sweep`].
 
@@ -50,6 +53,8 @@ pub struct SweepReport {
     pub deleted: u64,
     /// Expired failed-login counters removed.
     pub login_failures_pruned: u64,
+    /// Passkey ceremonies started and never finished, removed once expired.
+    pub ceremonies_pruned: u64,
 }
 
 /// One exported line: the event with its `details` as a JSON object, not a string.
@@ -122,6 +127,7 @@ impl AuditRetention {
         if let Some(window) = self.forget_login_failures_after {
             report.login_failures_pruned = self.store.lockout().prune(self.clock.now() - window).await?;
         }
+        report.ceremonies_pruned = self.store.passkeys().prune_ceremonies(self.clock.now()).await?;
         let Some(keep) = self.keep else {
             return Ok(report);
         };
@@ -155,8 +161,8 @@ impl AuditRetention {
     /// Sweeps now, then every hour, until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         if self.keep.is_none() {
+            // The sweep still drops expired lockout counters and passkey ceremonies.
             tracing::info!("audit retention is off (AUDIT_RETENTION_DAYS=0): audit events are kept forever");
-            return;
         }
         loop {
             if let Err(e) = self.sweep().await {

@@ -25,6 +25,7 @@ pub struct UserFilter {
 pub struct UserActivity {
     pub live_sessions: i64,
     pub linked_identities: i64,
+    pub passkeys: i64,
 }
 
 pub struct Users<'a>(pub(super) &'a Db);
@@ -65,12 +66,13 @@ impl Users<'_> {
         })
     }
 
-    /// How many live sessions and linked provider identities the user has.
+    /// How many live sessions, linked provider identities and passkeys the user has.
     pub async fn activity(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<UserActivity> {
         on_engine!(self.0, |pool| {
-            let (live_sessions, linked_identities): (i64, i64) = sqlx::query_as(
+            let (live_sessions, linked_identities, passkeys): (i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2), \
-                    (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1)",
+                    (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1), \
+                    (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
         )
         .bind(user_id)
         .bind(now)
@@ -79,6 +81,7 @@ impl Users<'_> {
             Ok(UserActivity {
                 live_sessions,
                 linked_identities,
+                passkeys,
             })
         })
     }

@@ -195,6 +195,7 @@ async fn a_user_is_shown_with_status_and_activity(backend: Backend) {
     assert_eq!(user["mfa_enabled"], false);
     assert_eq!(user["live_sessions"], 2);
     assert_eq!(user["linked_identities"], 0);
+    assert_eq!(user["passkeys"], 0);
     assert!(
         user["last_login"].is_string() && user["created_at"].is_string(),
         "{user}"

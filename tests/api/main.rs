@@ -39,6 +39,7 @@ mod oauth_github;
 mod oauth_userinfo;
 mod operations;
 mod outbox;
+mod passkey_admin;
 mod passkey_mfa;
 mod passkey_support;
 mod passkeys;

@@ -87,6 +87,8 @@ pub struct AdminUserDetail {
     pub live_sessions: i64,
     /// Linked social-login identities.
     pub linked_identities: i64,
+    /// Registered passkeys (WebAuthn credentials).
+    pub passkeys: i64,
 }
 
 impl From<UserDetail> for AdminUserDetail {
@@ -111,6 +113,7 @@ impl From<UserDetail> for AdminUserDetail {
             last_login: u.last_login,
             live_sessions: d.activity.live_sessions,
             linked_identities: d.activity.linked_identities,
+            passkeys: d.activity.passkeys,
         }
     }
 }
