@@ -18,6 +18,7 @@ mod email_change;
 mod error_reporting;
 mod foundation_flow;
 mod hosted_pages;
+mod hosted_passkeys;
 mod hosted_social;
 mod hosted_support;
 mod import;

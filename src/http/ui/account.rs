@@ -1,6 +1,6 @@
 //! The account page: the profile, the password, the sign-in address and deleting the account.
 //! Each form posts back here and the page shows the outcome; every action is the API's own
-//! rule. Sessions, two-step sign-in and linked providers have their own modules.
+//! rule. Sessions, two-step sign-in, passkeys and linked providers have their own modules.
 
 use super::forms::session_token;
 use super::register::field_messages;
@@ -92,6 +92,22 @@ pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode
         .filter(|name| !linked.iter().any(|i| &i.provider == name))
         .map(|name| context! { label => provider_label(&name), name })
         .collect();
+    let passkeys = match crate::auth::passkeys::manage::list(state, user.user_id).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let passkeys: Vec<_> = passkeys
+        .iter()
+        .map(|p| {
+            context! {
+                id => p.id.to_string(),
+                name => p.name.clone(),
+                backed_up => p.backup_state,
+                created_at => p.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                last_used_at => p.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+            }
+        })
+        .collect();
     let profile = context! {
         has_password => record.password_hash.is_some(),
         email => record.email.clone(),
@@ -120,6 +136,7 @@ pub(super) async fn render(state: &AppState, user: &AuthUser, status: StatusCode
             sessions,
             identities,
             providers,
+            passkeys,
             new_email => outcome.new_email,
             notice => outcome.notice,
             error => outcome.error,

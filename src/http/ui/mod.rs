@@ -1,6 +1,7 @@
-//! The hosted pages: sign in (password, the MFA step, an emailed code), register, forgotten
-//! password, and the account page. Server-rendered from templates, usable without JavaScript,
-//! so a team with a browser app can use gatehouse before building a single screen.
+//! The hosted pages: sign in (password, the MFA step, an emailed code, a passkey), register,
+//! forgotten password, and the account page. Server-rendered from templates, usable without
+//! JavaScript (but for passkeys, a browser API: one same-origin script, [`passkeys`]), so a
+//! team with a browser app can use gatehouse before building a single screen.
 //!
 //! The browser's session is cookie mode's: the refresh token in the `HttpOnly` cookie scoped to
 //! `/api/auth`, plus the short-lived access token in an `HttpOnly` cookie the pages read
@@ -11,6 +12,7 @@ mod account;
 mod code_login;
 mod forms;
 mod mfa;
+mod passkeys;
 mod register;
 mod render;
 mod session;
@@ -26,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use register::field_messages;
-pub use render::{page, STYLESHEET_PATH};
+pub use render::{page, SCRIPT_PATH, STYLESHEET_PATH};
 pub use signin::sentence;
 pub use social::{refused_callback as social_refused, signed_in as social_sign_in};
 pub use strings::text;
@@ -37,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/mfa", get(signin::show_mfa).post(signin::submit_mfa))
         .route("/login/social/{provider}", get(social::start))
         .route("/login/mfa/send-code", post(signin::send_mfa_code))
+        .route("/login/passkey", post(passkeys::sign_in))
         .route("/login/code", get(code_login::show_code).post(code_login::request_code))
         .route("/login/code/verify", post(code_login::submit_code))
         .route("/logout", post(signin::logout))
@@ -54,6 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/account/step-up/send-code", post(step_up::send_code))
         .route("/account/identities/link", post(social::link))
         .route("/account/identities/unlink", post(social::unlink))
+        .route("/account/passkeys/add", post(passkeys::add))
+        .route("/account/passkeys/create", post(passkeys::create))
+        .route("/account/passkeys/rename", post(passkeys::rename))
+        .route("/account/passkeys/delete", post(passkeys::delete))
         .route("/account/sessions/revoke", post(sessions::revoke_session))
         .route("/account/sessions/revoke-others", post(sessions::revoke_other_sessions))
         .route("/account/mfa/recovery-codes", post(mfa::new_recovery_codes))
@@ -62,4 +69,5 @@ pub fn router() -> Router<AppState> {
         .route("/account/mfa/{method}/verify", post(mfa::confirm))
         .route(session::RESUME_PATH, get(session::resume))
         .route(STYLESHEET_PATH, get(render::stylesheet))
+        .route(SCRIPT_PATH, get(render::script))
 }

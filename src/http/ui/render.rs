@@ -8,6 +8,8 @@ use minijinja::{context, Environment, Value};
 use std::sync::OnceLock;
 
 pub const STYLESHEET_PATH: &str = "/ui/gatehouse.css";
+/// The one script of the hosted pages: the passkey ceremonies (WebAuthn is a browser API).
+pub const SCRIPT_PATH: &str = "/ui/passkeys.js";
 
 /// Every template, by name. `.html` names are auto-escaped by minijinja.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -25,9 +27,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("step_up.html", include_str!("templates/step_up.html")),
     ("link.html", include_str!("templates/link.html")),
     ("reset.html", include_str!("templates/reset.html")),
+    ("passkey_add.html", include_str!("templates/passkey_add.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/gatehouse.css");
+const SCRIPT: &str = include_str!("templates/passkeys.js");
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -45,8 +49,9 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
-/// The CSP of every hosted page: nothing inline, forms post to this server only (and the
-/// redirect after one may go to an allowed `return_to` origin), never framed.
+/// The CSP of every hosted page: nothing inline, scripts and their requests from this server
+/// only, forms post to this server only (and the redirect after one may go to an allowed
+/// `return_to` origin), never framed.
 fn content_security_policy(state: &AppState) -> String {
     let mut form_action = String::from("'self'");
     for origin in &state.config.ui.return_to_origins {
@@ -60,7 +65,7 @@ fn content_security_policy(state: &AppState) -> String {
         _ => String::new(),
     };
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:{logo}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:{logo}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 
@@ -71,6 +76,7 @@ pub fn page(state: &AppState, status: StatusCode, template: &str, ctx: Value) ->
         app_name => ui.app_name.clone(),
         logo_url => ui.logo_url.clone(),
         stylesheet => STYLESHEET_PATH,
+        passkey_script => SCRIPT_PATH,
         t => super::strings::table(),
         ..ctx
     };
@@ -105,6 +111,18 @@ pub async fn stylesheet(axum::extract::State(state): axum::extract::State<AppSta
         .into_response()
 }
 
+/// The passkey script. It changes only with the binary, so browsers may keep it an hour.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +131,7 @@ mod tests {
     /// here, not by the first user.
     #[test]
     fn every_page_renders() {
-        let base = context! { app_name => "Acme", stylesheet => STYLESHEET_PATH, t => super::super::strings::table(), csrf => "tok", return_to => "/account" };
+        let base = context! { app_name => "Acme", stylesheet => STYLESHEET_PATH, passkey_script => SCRIPT_PATH, t => super::super::strings::table(), csrf => "tok", return_to => "/account" };
         let pages = [
             (
                 "login.html",
@@ -153,6 +171,10 @@ mod tests {
                 context! { title => "Confirm", intro => "One click", button => "Go", action => "verify-email", token => "abc", ..base.clone() },
             ),
             (
+                "passkey_add.html",
+                context! { ceremony_id => "c", options => "{\"publicKey\":{}}", ..base.clone() },
+            ),
+            (
                 "reset.html",
                 context! { token => "abc", fields => context!{ new_password => "is too short" }, ..base.clone() },
             ),
@@ -163,7 +185,11 @@ mod tests {
                 .and_then(|t| t.render(ctx))
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert!(html.contains("<h1>"), "{name} has a heading");
-            assert!(!html.contains("<script"), "{name} needs no script");
+            // Only the passkey script, from this server: nothing inline.
+            let scripts = html.matches("<script").count();
+            let ours = format!("<script src=\"{}\" defer></script>", SCRIPT_PATH.replace('/', "&#x2f;"));
+            let external = html.matches(&ours).count();
+            assert_eq!(scripts, external, "{name} has an inline script");
         }
     }
 

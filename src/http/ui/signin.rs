@@ -40,7 +40,7 @@ pub fn sentence(text: &str) -> String {
     }
 }
 
-fn login_page(
+pub(super) fn login_page(
     state: &AppState,
     jar: CookieJar,
     status: StatusCode,

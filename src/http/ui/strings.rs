@@ -222,6 +222,50 @@ pub const EN: &[(&str, &str)] = &[
     ("fix_fields", "Please correct the fields marked below."),
     ("have_account", "Already have an account?"),
     ("unknown_device", "Unknown device"),
+    ("passkeys", "Passkeys"),
+    (
+        "passkeys_intro",
+        "A passkey signs you in with your device's screen lock or a security key, no password needed.",
+    ),
+    ("passkeys_none", "No passkeys yet."),
+    ("passkey_add", "Add a passkey"),
+    (
+        "passkey_add_intro",
+        "Your browser will ask you to create a passkey for this site with your device's screen lock or a security key.",
+    ),
+    ("passkey_create", "Create the passkey"),
+    ("passkey_name", "Name"),
+    (
+        "passkey_name_hint",
+        "So you can tell your passkeys apart, like \"Work laptop\"; by default the browser and system",
+    ),
+    ("passkey_new_name", "New name"),
+    ("passkey_password", "Current password, to add a passkey"),
+    (
+        "passkey_password_hint",
+        "Not needed within 10 minutes of signing in",
+    ),
+    ("passkey_added", "The passkey is added. You can sign in with it from now on."),
+    ("passkey_renamed", "The passkey is renamed."),
+    ("passkey_deleted", "The passkey is removed. It no longer signs you in here."),
+    ("passkey_added_at", "Added"),
+    ("passkey_never_used", "never"),
+    ("passkey_synced", "Synced"),
+    ("rename", "Rename"),
+    ("remove", "Remove"),
+    ("sign_in_with_passkey", "Sign in with a passkey"),
+    (
+        "passkey_unsupported",
+        "This browser cannot use passkeys. Sign in with your password instead.",
+    ),
+    (
+        "passkey_cancelled",
+        "The passkey prompt was closed or timed out, or no passkey for this site was chosen. Try again, or sign in another way.",
+    ),
+    (
+        "passkey_needs_script",
+        "Passkeys need JavaScript in this browser. Turn it on, or sign in with your password.",
+    ),
 ];
 
 /// The string `key` of the default table (the key itself when it is missing, so a page never
