@@ -114,7 +114,7 @@ async function submitLogin(page, identifier, password) {
   await page.getByLabel('Email address or username').fill(identifier);
   await page.getByLabel('Password', { exact: true }).fill(password);
   const answer = responseTo(page, 'POST', '/login');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   return answer;
 }
 
@@ -475,7 +475,7 @@ describe('hosted pages', () => {
       assert.match(await text(noticeOf(page)), /We mailed you a code/);
       const mail = await gh.mail.next(person.email, { match: (m) => /\b\d{6}\b/.test(m.text) });
       await page.getByLabel('Code', { exact: true }).fill(codeFrom(mail));
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.waitForURL(`${gh.url}/account`);
       assert.equal(await text(page.getByTestId('account-email')), person.email);
       assert.deepEqual(problems, []);
@@ -793,7 +793,7 @@ describe('hosted pages', () => {
     });
     try {
       await page.goto(`${gh.url}/login?return_to=${encodeURIComponent('https://evil.example/x')}`);
-      assert.equal(await page.locator('input[name="return_to"]').inputValue(), '/account');
+      assert.equal(await page.locator('form[action="/login"] input[name="return_to"]').inputValue(), '/account');
       await submitLogin(page, person.email, person.password);
       await page.waitForURL(`${gh.url}/account`);
 

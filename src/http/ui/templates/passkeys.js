@@ -95,11 +95,17 @@
     return { ceremony: form.dataset.ceremony, credential: credential };
   }
 
+  // The message goes where a refused form's would: an alert above the button.
   function show(form, message) {
     var slot = form.querySelector("[data-passkey-error]");
-    if (!slot) return;
+    if (!slot) {
+      slot = document.createElement("p");
+      slot.className = "error";
+      slot.setAttribute("role", "alert");
+      slot.setAttribute("data-passkey-error", "");
+      form.insertBefore(slot, form.querySelector("button[type=submit]"));
+    }
     slot.textContent = message;
-    slot.hidden = false;
   }
 
   function enhance(form) {
