@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  addVirtualAuthenticator,
   apiLogin,
   call,
   claimsOf,
@@ -41,7 +42,7 @@ async function newPage(viewport = { width: 1000, height: 760 }) {
 async function submitLogin(page, identifier, password) {
   await page.getByLabel('Email or username').fill(identifier);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /** Signs in through the example's login page and waits for the dashboard. */
@@ -500,6 +501,84 @@ describe('Next.js example with 30-second access tokens', () => {
       assert.deepEqual(calls.slice(0, 3), ['POST /api/drafts 401', 'POST /api/auth/refresh 200', 'POST /api/drafts 201']);
       assert.equal(new URL(page.url()).pathname, '/drafts');
       assert.equal(await alertIn(page).count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('Next.js example on localhost: passkeys', () => {
+  // WebAuthn refuses IP-address origins: this app is http://localhost:<port>, and so is
+  // gatehouse's PUBLIC_URL (and the passkeys' RP ID).
+  let stack;
+  before(async () => {
+    stack = await startExampleStack({ host: 'localhost' });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  async function passkeyPage() {
+    const { context, page, problems } = await newPage();
+    const { credentials } = await addVirtualAuthenticator(context, page);
+    return { context, page, problems, credentials };
+  }
+
+  async function addPasskey(page, name) {
+    await page.getByRole('heading', { name: 'Passkeys' }).waitFor();
+    await page.getByLabel('Name (optional)').fill(name);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await statusIn(page).filter({ hasText: `Passkey "${name}" added` }).waitFor();
+  }
+
+  async function signOut(page, url) {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${url}/login`);
+  }
+
+  test('a passkey added on the dashboard signs in without the password', { timeout: TEST_TIMEOUT }, async () => {
+    const { url, gh } = stack;
+    const person = await registerVerified(gh, newPerson('example.passkey'));
+    const { context, page, problems, credentials } = await passkeyPage();
+    try {
+      await signIn(page, url, person);
+      await addPasskey(page, 'Example laptop');
+      assert.equal(await page.getByTestId('passkeys').locator('li').count(), 1);
+      assert.equal((await credentials()).length, 1);
+
+      await signOut(page, url);
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await page.waitForURL(`${url}/dashboard`);
+      await page.getByTestId('profile-email').filter({ hasText: person.email }).waitFor();
+      assert.match(await text(page.getByTestId('profile-amr')), /^webauthn \+ mfa/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an account with an authenticator app may use its passkey as the second factor', { timeout: TEST_TIMEOUT }, async () => {
+    const { url, gh } = stack;
+    const person = await registerVerified(gh, newPerson('example.passkey.mfa'));
+    const { totp } = await enrolTotp(gh, person);
+    const { context, page, problems } = await passkeyPage();
+    try {
+      await page.goto(`${url}/login`);
+      await submitLogin(page, person.email, person.password);
+      await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+      await page.getByLabel('Code', { exact: true }).fill(totp.generate());
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.waitForURL(`${url}/dashboard`);
+      await addPasskey(page, 'Security key');
+
+      await signOut(page, url);
+      await submitLogin(page, person.email, person.password);
+      await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+      await page.getByRole('radio', { name: 'Passkey' }).check();
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      await page.waitForURL(`${url}/dashboard`);
+      assert.match(await text(page.getByTestId('profile-amr')), /^pwd \+ webauthn \+ mfa/);
+      assert.deepEqual(problems, []);
     } finally {
       await context.close();
     }

@@ -7,7 +7,7 @@
 // http://localhost:<port>, a secure context to the browser.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimsOf, freePort, launchBrowser, newPerson, registerVerified, startGatehouse } from './harness.mjs';
+import { addVirtualAuthenticator, claimsOf, freePort, launchBrowser, newPerson, registerVerified, startGatehouse } from './harness.mjs';
 
 const TEST_TIMEOUT = 120_000;
 
@@ -36,19 +36,7 @@ async function passkeyPage() {
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
   });
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  const credentials = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+  const { credentials } = await addVirtualAuthenticator(context, page);
   return { context, page, problems, credentials };
 }
 

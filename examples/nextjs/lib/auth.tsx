@@ -25,6 +25,7 @@ import {
 } from 'react';
 import { usePathname, useRouter } from 'next/navigation';
 import { GatehouseError, readProblem } from './problem';
+import { getPasskey } from './passkeys';
 
 export { GatehouseError } from './problem';
 
@@ -68,7 +69,11 @@ interface AuthContextValue {
   user: User | null;
   claims: Claims | null;
   login(identifier: string, password: string): Promise<LoginResult>;
+  /** Signs in with a passkey: usernameless, or for `identifier` when one is typed. */
+  loginWithPasskey(identifier?: string): Promise<LoginResult>;
   completeMfa(mfaToken: string, code: string, method?: string): Promise<void>;
+  /** Finishes the MFA step with one of the account's passkeys. */
+  completeMfaWithPasskey(mfaToken: string): Promise<void>;
   sendMfaCode(mfaToken: string): Promise<void>;
   logout(): Promise<void>;
   authFetch(input: string, init?: RequestInit): Promise<Response>;
@@ -295,14 +300,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     };
   }, []);
 
-  const login = useCallback(
-    async (identifier: string, password: string): Promise<LoginResult> => {
-      const r = await fetch('/api/auth/login', {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ identifier, password }),
-      });
+  /** The token answer of a first factor, or the MFA step it leads to. */
+  const firstFactor = useCallback(
+    async (r: Response): Promise<LoginResult> => {
       if (!r.ok) throw await readProblem(r);
       const body = await r.json();
       if (body.mfa_required) {
@@ -319,6 +319,41 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [signedIn],
   );
 
+  const login = useCallback(
+    async (identifier: string, password: string): Promise<LoginResult> => {
+      const r = await fetch('/api/auth/login', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ identifier, password }),
+      });
+      return firstFactor(r);
+    },
+    [firstFactor],
+  );
+
+  const loginWithPasskey = useCallback(
+    async (identifier?: string): Promise<LoginResult> => {
+      const start = await fetch('/api/auth/passkeys/login/start', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(identifier ? { identifier } : {}),
+      });
+      if (!start.ok) throw await readProblem(start);
+      const { ceremony_id, options } = await start.json();
+      const credential = await getPasskey(options);
+      const finish = await fetch('/api/auth/passkeys/login/finish', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ceremony_id, credential }),
+      });
+      return firstFactor(finish);
+    },
+    [firstFactor],
+  );
+
   const completeMfa = useCallback(
     async (mfaToken: string, code: string, method?: string) => {
       const r = await fetch('/api/auth/mfa/challenge', {
@@ -326,6 +361,28 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(method ? { mfa_token: mfaToken, code, method } : { mfa_token: mfaToken, code }),
+      });
+      if (!r.ok) throw await readProblem(r);
+      await signedIn((await r.json()) as TokenAnswer);
+    },
+    [signedIn],
+  );
+
+  const completeMfaWithPasskey = useCallback(
+    async (mfaToken: string) => {
+      const start = await fetch('/api/auth/mfa/challenge/passkey', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ mfa_token: mfaToken }),
+      });
+      if (!start.ok) throw await readProblem(start);
+      const { ceremony_id, options } = await start.json();
+      const credential = await getPasskey(options);
+      const r = await fetch('/api/auth/mfa/challenge', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ mfa_token: mfaToken, method: 'passkey', ceremony_id, credential }),
       });
       if (!r.ok) throw await readProblem(r);
       await signedIn((await r.json()) as TokenAnswer);
@@ -374,7 +431,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       claims,
       endReason,
       login,
+      loginWithPasskey,
       completeMfa,
+      completeMfaWithPasskey,
       sendMfaCode,
       logout,
       authFetch,
@@ -382,7 +441,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       hasPermission: (p: string) => !!claims?.permissions?.includes(p),
       leaving: () => toLogin.current,
     }),
-    [status, user, claims, endReason, login, completeMfa, sendMfaCode, logout, authFetch, reloadUser],
+    [status, user, claims, endReason, login, loginWithPasskey, completeMfa, completeMfaWithPasskey, sendMfaCode, logout, authFetch, reloadUser],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

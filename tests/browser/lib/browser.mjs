@@ -31,3 +31,26 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' });
   return file;
 }
+
+/**
+ * A virtual authenticator (the DevTools protocol's WebAuthn domain) for `page`: a platform
+ * authenticator with resident keys that verifies the user and confirms presence by itself,
+ * as a phone's screen lock would. Returns { credentials() } (what it holds, with sign counts).
+ */
+export async function addVirtualAuthenticator(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+  };
+}

@@ -77,12 +77,13 @@ export async function startExample({ port, gatehouseUrl, appUrl, env = {} }) {
 
 /**
  * gatehouse (fresh database, the example's settings plus `gatehouseEnv`, PUBLIC_URL = the
- * app's origin) and the example in front of it. Returns { gh, app, url, stop() }.
+ * app's origin) and the example in front of it. `host` names the app's origin: `localhost`
+ * for passkeys (WebAuthn refuses IP-address origins). Returns { gh, app, url, stop() }.
  */
-export async function startExampleStack({ gatehouseEnv = {}, exampleEnv = {} } = {}) {
+export async function startExampleStack({ gatehouseEnv = {}, exampleEnv = {}, host = '127.0.0.1' } = {}) {
   const built = await builtGatehouseUrl();
   const appPort = await freePort();
-  const appUrl = `http://127.0.0.1:${appPort}`;
+  const appUrl = `http://${host}:${appPort}`;
   const base = await exampleGatehouseEnv();
   const gh = await startGatehouse(
     { ...base, PUBLIC_URL: appUrl, RATE_LIMIT_PER_IP: 'off', ...gatehouseEnv },

@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useState } from 'react';
 import Link from 'next/link';
+import { Passkeys } from '@/components/Passkeys';
 import { RequireAuth } from '@/components/RequireAuth';
 import { useAuth } from '@/lib/auth';
 import { readProblem } from '@/lib/problem';
@@ -126,6 +127,7 @@ function Dashboard() {
           </ul>
         )}
       </section>
+      <Passkeys />
     </>
   );
 }

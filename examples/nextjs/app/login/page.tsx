@@ -3,12 +3,14 @@
 import { Suspense, useEffect, useState, type FormEvent } from 'react';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
-import { GatehouseError, useAuth } from '@/lib/auth';
+import { GatehouseError, useAuth, type LoginResult } from '@/lib/auth';
+import { passkeysSupported, promptMessage } from '@/lib/passkeys';
 
 const METHOD_LABELS: Record<string, string> = {
   totp: 'Authenticator app',
   email: 'Code by email',
   recovery: 'Recovery code',
+  passkey: 'Passkey',
 };
 
 /** Only paths on this site: never an open redirect. */
@@ -19,7 +21,7 @@ function safeNext(next: string | null): string {
 }
 
 function LoginForm() {
-  const { status, login, completeMfa, sendMfaCode } = useAuth();
+  const { status, login, loginWithPasskey, completeMfa, completeMfaWithPasskey, sendMfaCode } = useAuth();
   const router = useRouter();
   const params = useSearchParams();
   const next = safeNext(params.get('next'));
@@ -33,6 +35,9 @@ function LoginForm() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Known only in the browser: rendered after mount, so the server's HTML matches the first render.
+  const [passkeys, setPasskeys] = useState(false);
+  useEffect(() => setPasskeys(passkeysSupported()), []);
 
   useEffect(() => {
     if (status === 'signed-in' && !mfa) router.replace(next);
@@ -40,22 +45,58 @@ function LoginForm() {
 
   const fail = (e: unknown) =>
     setError(e instanceof GatehouseError ? e.message : 'Could not reach the server. Try again.');
+  // A passkey prompt that ends without one is the browser's answer, not the server's.
+  const failPasskey = (e: unknown) =>
+    e instanceof GatehouseError || e instanceof TypeError ? fail(e) : setError(promptMessage(e));
+
+  function afterFirstFactor(result: LoginResult) {
+    if (result.kind === 'mfa-required') {
+      setMfa({ token: result.mfaToken, methods: result.methods });
+      setMethod(result.methods.find((m) => m !== 'recovery' && m !== 'passkey') ?? result.methods[0] ?? 'totp');
+      setPassword('');
+    } else {
+      router.replace(next);
+    }
+  }
 
   async function onPassword(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const result = await login(identifier.trim(), password);
-      if (result.kind === 'mfa-required') {
-        setMfa({ token: result.mfaToken, methods: result.methods });
-        setMethod(result.methods.find((m) => m !== 'recovery') ?? result.methods[0] ?? 'totp');
-        setPassword('');
-      } else {
-        router.replace(next);
-      }
+      afterFirstFactor(await login(identifier.trim(), password));
     } catch (err) {
       fail(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function onPasskey() {
+    setBusy(true);
+    setError(null);
+    try {
+      afterFirstFactor(await loginWithPasskey(identifier.trim() || undefined));
+    } catch (err) {
+      failPasskey(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function onMfaPasskey() {
+    if (!mfa) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await completeMfaWithPasskey(mfa.token);
+      setMfa(null);
+      router.replace(next);
+    } catch (err) {
+      if (err instanceof GatehouseError && (err.code === 'invalid_mfa_token' || err.code === 'too_many_attempts')) {
+        setMfa(null);
+      }
+      failPasskey(err);
     } finally {
       setBusy(false);
     }
@@ -97,7 +138,9 @@ function LoginForm() {
       <section className="card narrow">
         <h1>Two-step sign-in</h1>
         <p className="muted">
-          {method === 'recovery'
+          {method === 'passkey'
+            ? 'Confirm with one of your passkeys.'
+            : method === 'recovery'
             ? 'Type one of your recovery codes. Each works once.'
             : method === 'email'
               ? 'Type the 6-digit code from the email we send you.'
@@ -123,6 +166,18 @@ function LoginForm() {
             ))}
           </div>
         )}
+        {method === 'passkey' ? (
+          <div>
+            {error && (
+              <p className="error" role="alert">
+                {error}
+              </p>
+            )}
+            <button type="button" disabled={busy} onClick={() => void onMfaPasskey()}>
+              {busy ? 'Waiting for the passkey…' : 'Use a passkey'}
+            </button>
+          </div>
+        ) : (
         <form onSubmit={onCode} noValidate>
           <label htmlFor="code">{method === 'recovery' ? 'Recovery code' : 'Code'}</label>
           <input
@@ -156,6 +211,7 @@ function LoginForm() {
             </button>
           )}
         </form>
+        )}
         <p className="muted small">
           <button type="button" className="link" onClick={() => setMfa(null)}>
             Start again
@@ -204,6 +260,16 @@ function LoginForm() {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
+      {passkeys && (
+        <div className="passkey-signin">
+          <button type="button" className="secondary" disabled={busy} onClick={() => void onPasskey()}>
+            Sign in with a passkey
+          </button>
+          <p className="muted small">
+            With your address or username typed above, only that account&apos;s passkeys are offered.
+          </p>
+        </div>
+      )}
       <p className="muted small">
         No account yet? <Link href="/register">Create one</Link>
       </p>
