@@ -4,6 +4,7 @@
 use crate::both;
 use crate::common::*;
 use crate::hosted_support::{Browser, Page};
+use crate::mfa_support::{step_up, totp_now, totp_user};
 use crate::passkey_support::*;
 use serde_json::Value;
 
@@ -158,7 +159,84 @@ async fn the_passkey_forms_refuse_what_the_api_refuses(backend: Backend) {
     );
 }
 
+async fn an_mfa_account_uses_its_passkey_for_the_mfa_step_and_the_step_up(backend: Backend) {
+    let app = passkey_app(backend).await;
+    let mfa = totp_user(&app).await;
+    let stepped = step_up(&app, &mfa.tokens.access, "totp", &totp_now(&app, &mfa.secret)).await;
+    let tokens = Tokens::from(stepped.json::<Value>().await.unwrap());
+    let mut authenticator = Authenticator::new();
+    assert_eq!(register_passkey(&app, &tokens, &mut authenticator).await.status(), 201);
+
+    let browser = Browser::new(&app);
+    let step = browser.sign_in(EMAIL, PASSWORD, Some("/account")).await;
+    assert_eq!(step.status, 200, "{}", step.html);
+    assert!(step.html.contains("Use a passkey instead"), "{}", step.html);
+    let csrf = step.csrf();
+    let r = browser
+        .client
+        .post(app.url("/login/mfa/passkey/options"))
+        .header("origin", PUBLIC_URL)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let started: Value = r.json().await.unwrap();
+    let credential = authenticator.get(&started["options"], 0).to_string();
+    let ceremony = started["ceremony_id"].as_str().unwrap();
+    let methods = attribute(&step, r#"name="methods" value"#);
+    let done = browser
+        .post(
+            "/login/mfa/passkey",
+            &[
+                ("csrf", csrf.as_str()),
+                ("return_to", "/account"),
+                ("methods", &methods),
+                ("ceremony_id", ceremony),
+                ("credential", &credential),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(done.location.as_deref(), Some("/account"));
+
+    // Later, a change that needs the second factor again: the step-up form offers the passkey.
+    app.advance(chrono::Duration::minutes(11));
+    let (_, account) = browser.open("/account").await;
+    let csrf = account.csrf();
+    let asked = browser.post("/account/mfa/recovery-codes", &[("csrf", &csrf)]).await;
+    assert_eq!(asked.status, 403, "{}", asked.html);
+    let options: Value = serde_json::from_str(&attribute(&asked, "data-options")).unwrap();
+    let credential = authenticator.get(&options, 0).to_string();
+    let confirmed = browser
+        .post(
+            "/account/step-up/passkey",
+            &[
+                ("csrf", &csrf),
+                ("ceremony_id", &attribute(&asked, "data-ceremony")),
+                ("credential", &credential),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.html);
+    assert_eq!(confirmed.location.as_deref(), Some("/account?done=step_up"));
+    let again = browser.post("/account/mfa/recovery-codes", &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, 200, "{}", again.html);
+
+    // A stale or foreign MFA page gets JSON it can show, not a page.
+    let r = Browser::new(&app)
+        .client
+        .post(app.url("/login/mfa/passkey/options"))
+        .header("origin", PUBLIC_URL)
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
 both!(
+    an_mfa_account_uses_its_passkey_for_the_mfa_step_and_the_step_up,
     a_passkey_is_added_used_renamed_and_removed_on_the_pages,
     the_passkey_forms_refuse_what_the_api_refuses,
 );

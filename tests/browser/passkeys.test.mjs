@@ -7,7 +7,16 @@
 // http://localhost:<port>, a secure context to the browser.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addVirtualAuthenticator, claimsOf, freePort, launchBrowser, newPerson, registerVerified, startGatehouse } from './harness.mjs';
+import {
+  addVirtualAuthenticator,
+  claimsOf,
+  enrolTotp,
+  freePort,
+  launchBrowser,
+  newPerson,
+  registerVerified,
+  startGatehouse,
+} from './harness.mjs';
 
 const TEST_TIMEOUT = 120_000;
 
@@ -129,6 +138,38 @@ describe('passkeys on the hosted pages', () => {
 
       await signInWithPassword(page, person);
       assert.equal(await text(page.getByTestId('account-email')), person.email);
+      assert.deepEqual(problems, [], 'no script errors or CSP violations');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an account with an authenticator app uses its passkey on the MFA step', { timeout: TEST_TIMEOUT }, async () => {
+    const person = await registerVerified(gh, newPerson('passkey.mfa'));
+    const { totp } = await enrolTotp(gh, person);
+    const { context, page, problems } = await passkeyPage();
+    try {
+      // Password and app code once, to add the passkey (an MFA account needs the step-up).
+      await page.goto(`${origin}/login`);
+      await page.getByLabel('Email address or username').fill(person.email);
+      await page.getByLabel('Password', { exact: true }).fill(person.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByLabel('Code', { exact: true }).fill(totp.generate());
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL(`${origin}/account`);
+      await page.getByRole('button', { name: 'Add a passkey' }).click();
+      await page.getByRole('button', { name: 'Create the passkey' }).click();
+      await page.waitForURL(`${origin}/account/passkeys/create`);
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await page.waitForURL(`${origin}/login`);
+
+      // The password, then the passkey instead of the app's code.
+      await page.getByLabel('Email address or username').fill(person.email);
+      await page.getByLabel('Password', { exact: true }).fill(person.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('button', { name: 'Use a passkey instead' }).click();
+      await page.waitForURL(`${origin}/account`);
+      assert.deepEqual((await accessClaims(context)).amr, ['pwd', 'webauthn', 'mfa']);
       assert.deepEqual(problems, [], 'no script errors or CSP violations');
     } finally {
       await context.close();

@@ -12,9 +12,10 @@ use super::account::{done, refused, refused_as};
 use super::forms::{self, check_form, session_token};
 use super::render::page;
 use super::signed_in::{csrf_form, SignedInForm};
-use super::signin::{after_first_factor, login_page, shown};
+use super::signin::{after_first_factor, finish, listed_methods, login_page, mfa_page, pending_step, shown};
 use super::strings::text;
 use crate::app::AppState;
+use crate::auth::mfa::{challenge, Proof};
 use crate::auth::passkeys::{login, manage, register};
 use crate::client::ClientInfo;
 use crate::domain::{PasskeyName, Password};
@@ -30,7 +31,7 @@ use uuid::Uuid;
 
 /// The ceremony id and the browser's answer from a form the script filled; `None` when the
 /// script did not run (no JavaScript, or an old browser) or sent something unreadable.
-fn answer<T: DeserializeOwned>(ceremony_id: Option<&str>, credential: Option<&str>) -> Option<(String, T)> {
+pub(super) fn answer<T: DeserializeOwned>(ceremony_id: Option<&str>, credential: Option<&str>) -> Option<(String, T)> {
     let ceremony = ceremony_id.map(str::trim).filter(|c| !c.is_empty() && c.len() <= 128)?;
     let credential = serde_json::from_str(credential?.trim()).ok()?;
     Some((ceremony.to_string(), credential))
@@ -72,6 +73,73 @@ pub async fn sign_in(
     };
     match login::finish(&state, &ceremony, &credential, &client).await {
         Ok(outcome) => after_first_factor(&state, jar, outcome, &return_to),
+        Err(e @ Error::Internal(_)) => e.into_response(),
+        Err(e) => refused(jar, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MfaOptionsForm {
+    csrf: Option<String>,
+}
+
+/// `POST /login/mfa/passkey/options`: a ceremony for the pending MFA step (the step's token is
+/// its `HttpOnly` cookie, so the script asks here rather than the API). JSON, for the script.
+pub async fn mfa_options(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(f): Form<MfaOptionsForm>,
+) -> Response {
+    let token = match pending_step(&state, jar, &headers, f.csrf.as_deref(), &[], "/") {
+        Ok(token) => token,
+        Err(_) => {
+            return Error::new(
+                ErrorCode::InvalidMfaToken,
+                "this sign-in step has expired or the page is stale; sign in again",
+            )
+            .into_response()
+        }
+    };
+    match challenge::passkey_options(&state, &token).await {
+        Ok(started) => axum::Json(started).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MfaPasskeyForm {
+    csrf: Option<String>,
+    return_to: Option<String>,
+    methods: Option<String>,
+    ceremony_id: Option<String>,
+    credential: Option<String>,
+}
+
+/// `POST /login/mfa/passkey`: the MFA step finished with a passkey.
+pub async fn mfa_finish(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(f): Form<MfaPasskeyForm>,
+) -> Response {
+    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
+    let methods = listed_methods(f.methods.as_deref());
+    let token = match pending_step(&state, jar.clone(), &headers, f.csrf.as_deref(), &methods, &return_to) {
+        Ok(token) => token,
+        Err(answer) => return *answer,
+    };
+    let refused = |jar, e: Error| mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
+    let Some((ceremony_id, credential)) = answer(f.ceremony_id.as_deref(), f.credential.as_deref()) else {
+        return refused(jar, needs_script());
+    };
+    let proof = Proof::Passkey {
+        ceremony_id: &ceremony_id,
+        credential: &credential,
+    };
+    match challenge::complete(&state, &token, &proof, &client).await {
+        Ok(pair) => finish(&state, jar, &pair, &return_to),
         Err(e @ Error::Internal(_)) => e.into_response(),
         Err(e) => refused(jar, e),
     }

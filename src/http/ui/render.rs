@@ -49,10 +49,11 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
-/// The CSP of every hosted page: nothing inline, scripts and their requests from this server
-/// only, forms post to this server only (and the redirect after one may go to an allowed
-/// `return_to` origin), never framed.
-fn content_security_policy(state: &AppState) -> String {
+/// The CSP of every hosted page: nothing inline, forms post to this server only (and the
+/// redirect after one may go to an allowed `return_to` origin), never framed. A page with the
+/// passkey script may load it, and it may call this server, and nothing else; every other page
+/// runs no script at all.
+fn content_security_policy(state: &AppState, with_script: bool) -> String {
     let mut form_action = String::from("'self'");
     for origin in &state.config.ui.return_to_origins {
         form_action.push(' ');
@@ -64,8 +65,13 @@ fn content_security_policy(state: &AppState) -> String {
             .unwrap_or_default(),
         _ => String::new(),
     };
+    let script = if with_script {
+        "script-src 'self'; connect-src 'self'; "
+    } else {
+        ""
+    };
     format!(
-        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:{logo}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; {script}style-src 'self'; img-src 'self' data:{logo}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 
@@ -83,8 +89,9 @@ pub fn page(state: &AppState, status: StatusCode, template: &str, ctx: Value) ->
     let html = environment().get_template(template).and_then(|t| t.render(full));
     match html {
         Ok(html) => {
+            let with_script = html.contains(&script_tag());
             let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-            if let Ok(csp) = HeaderValue::from_str(&content_security_policy(state)) {
+            if let Ok(csp) = HeaderValue::from_str(&content_security_policy(state, with_script)) {
                 response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
             }
             // Under `no-referrer` a browser sends `Origin: null` with a form's POST, and the
@@ -109,6 +116,11 @@ pub async fn stylesheet(axum::extract::State(state): axum::extract::State<AppSta
         css,
     )
         .into_response()
+}
+
+/// How a page loads the passkey script, as the templates write it (minijinja escapes `/`).
+fn script_tag() -> String {
+    format!("<script src=\"{}\" defer></script>", SCRIPT_PATH.replace('/', "&#x2f;"))
 }
 
 /// The passkey script. It changes only with the binary, so browsers may keep it an hour.
@@ -187,8 +199,7 @@ mod tests {
             assert!(html.contains("<h1>"), "{name} has a heading");
             // Only the passkey script, from this server: nothing inline.
             let scripts = html.matches("<script").count();
-            let ours = format!("<script src=\"{}\" defer></script>", SCRIPT_PATH.replace('/', "&#x2f;"));
-            let external = html.matches(&ours).count();
+            let external = html.matches(&script_tag()).count();
             assert_eq!(scripts, external, "{name} has an inline script");
         }
     }

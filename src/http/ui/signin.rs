@@ -92,7 +92,7 @@ pub(super) fn finish(state: &AppState, jar: CookieJar, pair: &TokenPair, return_
     (jar, Redirect::to(return_to)).into_response()
 }
 
-fn mfa_page(
+pub(super) fn mfa_page(
     state: &AppState,
     jar: CookieJar,
     status: StatusCode,
@@ -102,17 +102,19 @@ fn mfa_page(
     notice: Option<&str>,
 ) -> Response {
     let (jar, csrf) = form_token(state, jar);
-    // A form carries codes only; a passkey answers from a script, which this page does not run.
-    let methods: Vec<&str> = methods
+    // The codes are chosen and typed; a passkey answers from the page's script, in its own form.
+    let all: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+    let codes: Vec<&str> = methods
         .iter()
         .filter(|m| **m != Method::Passkey)
         .map(|m| m.as_str())
         .collect();
+    let passkey = methods.contains(&Method::Passkey);
     let body = page(
         state,
         status,
         "mfa.html",
-        context! { csrf, return_to, methods => methods.join(","), method_list => methods, error, notice },
+        context! { csrf, return_to, methods => all.join(","), method_list => codes, passkey, error, notice },
     );
     (jar, body).into_response()
 }
@@ -188,7 +190,7 @@ pub struct MfaForm {
     code: Option<String>,
 }
 
-fn listed_methods(raw: Option<&str>) -> Vec<Method> {
+pub(super) fn listed_methods(raw: Option<&str>) -> Vec<Method> {
     raw.unwrap_or_default().split(',').filter_map(Method::parse).collect()
 }
 
@@ -201,7 +203,7 @@ pub async fn submit_mfa(
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());
-    let token = match pending_step(&state, jar.clone(), &headers, &f, &methods, &return_to) {
+    let token = match pending_step(&state, jar.clone(), &headers, f.csrf.as_deref(), &methods, &return_to) {
         Ok(token) => token,
         Err(answer) => return *answer,
     };
@@ -226,15 +228,15 @@ pub async fn submit_mfa(
 
 /// The pending MFA step of a posted step form whose CSRF token checks out, or the page to
 /// answer instead: the step again with the refusal, or sign-in when the step has expired.
-fn pending_step(
+pub(super) fn pending_step(
     state: &AppState,
     jar: CookieJar,
     headers: &HeaderMap,
-    f: &MfaForm,
+    csrf: Option<&str>,
     methods: &[Method],
     return_to: &str,
 ) -> Result<OpaqueToken, Box<Response>> {
-    if let Err(e) = check_form(state, headers, &jar, f.csrf.as_deref()) {
+    if let Err(e) = check_form(state, headers, &jar, csrf) {
         return Err(Box::new(mfa_page(
             state,
             jar,
@@ -267,7 +269,7 @@ pub async fn send_mfa_code(
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());
-    let token = match pending_step(&state, jar.clone(), &headers, &f, &methods, &return_to) {
+    let token = match pending_step(&state, jar.clone(), &headers, f.csrf.as_deref(), &methods, &return_to) {
         Ok(token) => token,
         Err(answer) => return *answer,
     };

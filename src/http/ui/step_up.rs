@@ -17,6 +17,7 @@ use crate::error::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -38,6 +39,19 @@ pub(super) async fn form(
         .map(|f| f.method.clone())
         .collect();
     methods.push(Method::Recovery.as_str().to_string());
+    // With a passkey, the page also carries a ceremony for it (the script runs it on a click).
+    let passkey = match state.store.passkeys().count_of_user(user.user_id).await {
+        Ok(0) => None,
+        Ok(_) => match challenge::step_up_passkey_options(state, user).await {
+            Ok(started) => Some(context! {
+                ceremony_id => started.ceremony_id,
+                options => started.options.to_string(),
+            }),
+            Err(e @ Error::Internal(_)) => return e.into_response(),
+            Err(_) => None,
+        },
+        Err(e) => return Error::from(e).into_response(),
+    };
     page(
         state,
         status,
@@ -45,6 +59,7 @@ pub(super) async fn form(
         context! {
             csrf => super::forms::session_token(state, user.session_id),
             method_list => methods,
+            passkey,
             error,
             notice,
         },
@@ -58,7 +73,14 @@ pub struct StepUpForm {
     code: Option<String>,
 }
 
-super::signed_in::csrf_form!(StepUpForm);
+#[derive(Deserialize)]
+pub struct PasskeyStepUpForm {
+    csrf: Option<String>,
+    ceremony_id: Option<String>,
+    credential: Option<String>,
+}
+
+super::signed_in::csrf_form!(StepUpForm, PasskeyStepUpForm);
 
 /// `POST /account/step-up`.
 pub async fn confirm(
@@ -68,7 +90,7 @@ pub async fn confirm(
 ) -> Response {
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
-    match challenge::step_up(
+    let outcome = challenge::step_up(
         &state,
         &user,
         &Proof::Code {
@@ -77,16 +99,51 @@ pub async fn confirm(
         },
         &client,
     )
-    .await
-    {
+    .await;
+    confirmed(&state, &user, jar, outcome).await
+}
+
+/// Where a step-up goes: the renewed tokens and back to the account page, or the form again.
+async fn confirmed(
+    state: &AppState,
+    user: &AuthUser,
+    jar: CookieJar,
+    outcome: crate::error::Result<crate::auth::sessions::TokenPair>,
+) -> Response {
+    match outcome {
         Ok(pair) => (
-            signed_in_cookies(&state, jar, &pair),
+            signed_in_cookies(state, jar, &pair),
             Redirect::to("/account?done=step_up"),
         )
             .into_response(),
         Err(e @ Error::Internal(_)) => e.into_response(),
-        Err(e) => form(&state, &user, e.status(), shown(&e), None).await,
+        Err(e) => form(state, user, e.status(), shown(&e), None).await,
     }
+}
+
+/// `POST /account/step-up/passkey`: the answer to the ceremony the form carried.
+pub async fn confirm_passkey(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    SignedInForm { user, form: f, jar }: SignedInForm<PasskeyStepUpForm>,
+) -> Response {
+    let Some((ceremony_id, credential)) = super::passkeys::answer(f.ceremony_id.as_deref(), f.credential.as_deref())
+    else {
+        return form(
+            &state,
+            &user,
+            StatusCode::BAD_REQUEST,
+            Some(text("passkey_needs_script").into()),
+            None,
+        )
+        .await;
+    };
+    let proof = Proof::Passkey {
+        ceremony_id: &ceremony_id,
+        credential: &credential,
+    };
+    let outcome = challenge::step_up(&state, &user, &proof, &client).await;
+    confirmed(&state, &user, jar, outcome).await
 }
 
 /// `POST /account/step-up/send-code`: a code by mail, for an account with emailed codes.

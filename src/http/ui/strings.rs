@@ -254,6 +254,7 @@ pub const EN: &[(&str, &str)] = &[
     ("rename", "Rename"),
     ("remove", "Remove"),
     ("sign_in_with_passkey", "Sign in with a passkey"),
+    ("use_a_passkey", "Use a passkey instead"),
     (
         "passkey_unsupported",
         "This browser cannot use passkeys. Sign in with your password instead.",

@@ -1,8 +1,8 @@
 // Passkeys on gatehouse's hosted pages. Served from this server, so the pages' CSP
 // (script-src 'self') allows it; nothing on a page is inline.
 //
-// A form marked data-passkey="login" or data-passkey="register" is an ordinary form with two
-// hidden fields, ceremony_id and credential. This script runs the WebAuthn ceremony when the
+// A form marked data-passkey ("login", "register", "confirm" for a step-up, "mfa" for the MFA
+// step) is an ordinary form with two hidden fields, ceremony_id and credential. This script runs the WebAuthn ceremony when the
 // form is sent, fills those fields with the browser's answer (binary fields base64url, as
 // the API takes them) and sends the form on. Without this script, or without WebAuthn, the
 // form still posts and the server says what is missing.
@@ -72,27 +72,42 @@
     return JSON.stringify(out);
   }
 
-  // The ceremony of a sign-in: started here, named by the typed address or username if any.
-  async function startSignIn() {
-    var typed = document.getElementById("identifier");
-    var identifier = typed ? typed.value.trim() : "";
-    var response = await fetch("/api/auth/passkeys/login/start", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify(identifier ? { identifier: identifier } : {}),
-    });
+  async function started(response) {
     var body = await response.json();
     if (!response.ok) throw new Error(body.detail || response.statusText);
-    var credential = await navigator.credentials.get(requestOptions(body.options));
-    return { ceremony: body.ceremony_id, credential: credential };
+    return body;
   }
 
-  // The ceremony of a new passkey: started by the server when it showed this page.
-  async function create(form) {
-    var options = JSON.parse(form.dataset.options);
-    var credential = await navigator.credentials.create(creationOptions(options));
-    return { ceremony: form.dataset.ceremony, credential: credential };
+  // Where a form's ceremony comes from: the options the server put on the form when it
+  // rendered it (adding a passkey, step-up), or a start request made now (a sign-in, named by
+  // the typed address or username if any; the MFA step, with the form's CSRF token).
+  async function ceremonyOf(form) {
+    if (form.dataset.options) {
+      return { ceremony_id: form.dataset.ceremony, options: JSON.parse(form.dataset.options) };
+    }
+    if (form.dataset.passkey === "login") {
+      var typed = document.getElementById("identifier");
+      var identifier = typed ? typed.value.trim() : "";
+      return started(await fetch("/api/auth/passkeys/login/start", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify(identifier ? { identifier: identifier } : {}),
+      }));
+    }
+    return started(await fetch(form.dataset.start, {
+      method: "POST",
+      credentials: "same-origin",
+      body: new URLSearchParams({ csrf: form.elements.csrf.value }),
+    }));
+  }
+
+  async function run(form) {
+    var ceremony = await ceremonyOf(form);
+    var credential = form.dataset.passkey === "register"
+      ? await navigator.credentials.create(creationOptions(ceremony.options))
+      : await navigator.credentials.get(requestOptions(ceremony.options));
+    return { ceremony: ceremony.ceremony_id, credential: credential };
   }
 
   // The message goes where a refused form's would: an alert above the button.
@@ -118,7 +133,7 @@
       var button = form.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       try {
-        var done = form.dataset.passkey === "login" ? await startSignIn() : await create(form);
+        var done = await run(form);
         form.elements.ceremony_id.value = done.ceremony;
         form.elements.credential.value = answer(done.credential);
         form.submit();
