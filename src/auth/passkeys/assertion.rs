@@ -9,7 +9,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::store::{PasskeyRecord, PasskeyUse};
 use serde_json::json;
 use webauthn_rs_core::error::WebauthnError;
-use webauthn_rs_core::proto::{AuthenticationResult, AuthenticationState, Credential, PublicKeyCredential};
+use webauthn_rs_core::proto::{
+    AuthenticationResult, AuthenticationState, Credential, PublicKeyCredential, UserVerificationPolicy,
+};
 
 /// webauthn-rs's credential as stored, with the counter from its own column (the stored JSON
 /// keeps the one from registration).
@@ -24,6 +26,19 @@ pub(super) fn unknown() -> Error {
         ErrorCode::PasskeyUnknown,
         "this passkey is not registered here (or not to this account): sign in another way, then add it from your account",
     )
+}
+
+/// The request options and challenge state for a ceremony naming `credentials` (user
+/// verification preferred; a key that became backed up since registration is still accepted).
+pub(super) fn request(
+    rp: &webauthn_rs_core::WebauthnCore,
+    credentials: Vec<Credential>,
+) -> Result<(webauthn_rs_core::proto::RequestChallengeResponse, AuthenticationState)> {
+    let builder = rp
+        .new_challenge_authenticate_builder(credentials, Some(UserVerificationPolicy::Preferred))
+        .map_err(super::internal)?
+        .allow_backup_eligible_upgrade(true);
+    rp.generate_challenge_authenticate(builder).map_err(super::internal)
 }
 
 /// Whether the authenticator's userHandle, when it sends one, names `passkey`'s owner.

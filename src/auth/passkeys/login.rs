@@ -41,11 +41,7 @@ pub async fn start(state: &Services, identifier: Option<&str>, client: &ClientIn
     };
     let credentials: Vec<Credential> = passkeys.iter().filter_map(|p| stored_credential(p).ok()).collect();
     let known = !credentials.is_empty();
-    let builder = rp
-        .new_challenge_authenticate_builder(credentials, Some(UserVerificationPolicy::Preferred))
-        .map_err(internal)?
-        .allow_backup_eligible_upgrade(true);
-    let (mut options, challenge) = rp.generate_challenge_authenticate(builder).map_err(internal)?;
+    let (mut options, challenge) = assertion::request(&rp, credentials)?;
     if !known {
         // The same shape as for an account with one passkey, and the same id every time for
         // this name: whether the account exists, or has passkeys, does not show. The ceremony

@@ -4,14 +4,13 @@
 
 use super::assertion::{self, stored_credential};
 use super::ceremony::{self, Purpose, Started};
-use super::internal;
 use crate::auth::mfa::codes::{method_not_enrolled, Checked};
 use crate::auth::mfa::Method;
 use crate::auth::services::Services;
 use crate::client::ClientInfo;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::UserRecord;
-use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential, UserVerificationPolicy};
+use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential};
 
 /// Starts a ceremony for `user`'s passkeys.
 pub async fn start(state: &Services, user: &UserRecord) -> Result<Started> {
@@ -20,12 +19,7 @@ pub async fn start(state: &Services, user: &UserRecord) -> Result<Started> {
     if credentials.is_empty() {
         return Err(method_not_enrolled(Method::Passkey));
     }
-    let rp = super::relying_party(state);
-    let builder = rp
-        .new_challenge_authenticate_builder(credentials, Some(UserVerificationPolicy::Preferred))
-        .map_err(internal)?
-        .allow_backup_eligible_upgrade(true);
-    let (options, challenge) = rp.generate_challenge_authenticate(builder).map_err(internal)?;
+    let (options, challenge) = assertion::request(&super::relying_party(state), credentials)?;
     ceremony::begin(state, Purpose::SecondFactor, Some(user.id), &options, &challenge).await
 }
 

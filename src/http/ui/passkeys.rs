@@ -12,7 +12,7 @@ use super::account::{done, refused, refused_as};
 use super::forms::{self, check_form, session_token};
 use super::render::page;
 use super::signed_in::{csrf_form, SignedInForm};
-use super::signin::{after_first_factor, finish, listed_methods, login_page, mfa_page, pending_step, shown};
+use super::signin::{after_first_factor, complete_step, listed_methods, login_page, mfa_page, pending_step, shown};
 use super::strings::text;
 use crate::app::AppState;
 use crate::auth::mfa::{challenge, Proof};
@@ -130,19 +130,15 @@ pub async fn mfa_finish(
         Ok(token) => token,
         Err(answer) => return *answer,
     };
-    let refused = |jar, e: Error| mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
     let Some((ceremony_id, credential)) = answer(f.ceremony_id.as_deref(), f.credential.as_deref()) else {
-        return refused(jar, needs_script());
+        let e = needs_script();
+        return mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None);
     };
     let proof = Proof::Passkey {
         ceremony_id: &ceremony_id,
         credential: &credential,
     };
-    match challenge::complete(&state, &token, &proof, &client).await {
-        Ok(pair) => finish(&state, jar, &pair, &return_to),
-        Err(e @ Error::Internal(_)) => e.into_response(),
-        Err(e) => refused(jar, e),
-    }
+    complete_step(&state, jar, &token, &proof, &client, &methods, &return_to).await
 }
 
 #[derive(Deserialize)]

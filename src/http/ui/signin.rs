@@ -209,20 +209,28 @@ pub async fn submit_mfa(
     };
     let method = f.method.as_deref().and_then(Method::parse);
     let code = f.code.unwrap_or_default();
-    match challenge::complete(
-        &state,
-        &token,
-        &Proof::Code {
-            method,
-            code: code.trim(),
-        },
-        &client,
-    )
-    .await
-    {
-        Ok(pair) => finish(&state, jar, &pair, &return_to),
+    let proof = Proof::Code {
+        method,
+        code: code.trim(),
+    };
+    complete_step(&state, jar, &token, &proof, &client, &methods, &return_to).await
+}
+
+/// Finishes the pending MFA step with `proof` (a code, or a passkey's answer): signed in and
+/// on to `return_to`, or the step again with the refusal.
+pub(super) async fn complete_step(
+    state: &AppState,
+    jar: CookieJar,
+    token: &OpaqueToken,
+    proof: &Proof<'_>,
+    client: &ClientInfo,
+    methods: &[Method],
+    return_to: &str,
+) -> Response {
+    match challenge::complete(state, token, proof, client).await {
+        Ok(pair) => finish(state, jar, &pair, return_to),
         Err(e @ Error::Internal(_)) => e.into_response(),
-        Err(e) => mfa_page(&state, jar, e.status(), &methods, &return_to, shown(&e), None),
+        Err(e) => mfa_page(state, jar, e.status(), methods, return_to, shown(&e), None),
     }
 }
 
