@@ -51,26 +51,9 @@ impl Identities<'_> {
         })
     }
 
-    /// Unlinks one identity, in one statement, only if the user keeps another way to sign in
-    /// (a password, a passkey or another identity). Returns whether a row was deleted. The user's row
-    /// lock makes two unlinks of the same user take turns: under PostgreSQL's READ COMMITTED
-    /// each would otherwise still count the other's identity and both would delete.
+    /// Unlinks one identity unless it is the user's last way to sign in (see
+    /// [`remove_way_in`](super::shared::remove_way_in)). Returns whether it was unlinked.
     pub async fn unlink(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        on_engine!(self.0, |pool, d| {
-            let mut tx = pool.begin().await?;
-            d::lock_user_row(&mut tx, user_id).await?;
-            let done = sqlx::query(
-                "DELETE FROM oauth_accounts WHERE id = $2 AND user_id = $1 AND ( \
-               EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
-               OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) \
-               OR (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1) > 1)",
-            )
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected() == 1)
-        })
+        super::shared::remove_way_in(self.0, super::shared::WayIn::Identity, user_id, id).await
     }
 }

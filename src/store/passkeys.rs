@@ -79,6 +79,9 @@ pub struct NewCeremony {
     pub state: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// At most this many unfinished ceremonies of this purpose are kept for `user_id`, this one
+    /// included: starting another drops the oldest. `None`: no bound.
+    pub keep_per_user: Option<u32>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -185,30 +188,29 @@ impl Passkeys<'_> {
         })
     }
 
-    /// Deletes one of the user's passkeys, in one statement, only if the user keeps another way
-    /// to sign in (a password, a linked identity or another passkey). The user's row lock makes
-    /// two deletions of the same user take turns, as for unlinking an identity.
+    /// Deletes one of the user's passkeys unless it is the user's last way to sign in (see
+    /// [`remove_way_in`](super::shared::remove_way_in)). Returns whether it was deleted.
     pub async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        on_engine!(self.0, |pool, d| {
-            let mut tx = pool.begin().await?;
-            d::lock_user_row(&mut tx, user_id).await?;
-            let done = sqlx::query(
-                "DELETE FROM passkeys WHERE id = $2 AND user_id = $1 AND ( \
-                 EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
-                 OR EXISTS (SELECT 1 FROM oauth_accounts WHERE user_id = $1) \
-                 OR (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) > 1)",
-            )
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected() == 1)
-        })
+        super::shared::remove_way_in(self.0, super::shared::WayIn::Passkey, user_id, id).await
     }
 
+    /// Stores a ceremony; with `keep_per_user`, first drops the user's oldest unfinished
+    /// ceremonies of the same purpose beyond the bound (in the same transaction).
     pub async fn start_ceremony(&self, c: &NewCeremony) -> StoreResult<()> {
         on_engine!(self.0, |pool| {
+            let mut tx = pool.begin().await?;
+            if let (Some(user_id), Some(keep)) = (c.user_id, c.keep_per_user) {
+                sqlx::query(
+                    "DELETE FROM webauthn_ceremonies WHERE user_id = $1 AND purpose = $2 AND id_hash NOT IN ( \
+                     SELECT id_hash FROM webauthn_ceremonies WHERE user_id = $1 AND purpose = $2 \
+                     ORDER BY created_at DESC, id_hash LIMIT $3)",
+                )
+                .bind(user_id)
+                .bind(c.purpose)
+                .bind(i64::from(keep.saturating_sub(1)))
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "INSERT INTO webauthn_ceremonies (id_hash, purpose, user_id, state, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -219,8 +221,9 @@ impl Passkeys<'_> {
             .bind(&c.state)
             .bind(c.created_at)
             .bind(c.expires_at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(())
         })
     }

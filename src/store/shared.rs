@@ -167,3 +167,40 @@ where
     }
     list.push_unseparated(")");
 }
+
+/// A way into an account besides its password: a linked identity or a passkey.
+#[derive(Clone, Copy)]
+pub(super) enum WayIn {
+    Identity,
+    Passkey,
+}
+
+/// Deletes one of the user's identities or passkeys, in one statement, only if the user keeps
+/// another way to sign in (a password, or another identity or passkey). Returns whether a row
+/// was deleted. The user's row lock makes two removals for the same user take turns: under
+/// PostgreSQL's READ COMMITTED each would otherwise still count the other's row and both would
+/// delete.
+pub(super) async fn remove_way_in(
+    db: &super::engine::Db,
+    way: WayIn,
+    user_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> super::StoreResult<bool> {
+    let table = match way {
+        WayIn::Identity => "oauth_accounts",
+        WayIn::Passkey => "passkeys",
+    };
+    let sql = format!(
+        "DELETE FROM {table} WHERE id = $2 AND user_id = $1 AND ( \
+         EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
+         OR (SELECT COUNT(*) FROM oauth_accounts WHERE user_id = $1) \
+            + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) > 1)"
+    );
+    super::engine::on_engine!(db, |pool, d| {
+        let mut tx = pool.begin().await?;
+        d::lock_user_row(&mut tx, user_id).await?;
+        let done = sqlx::query(&sql).bind(user_id).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    })
+}

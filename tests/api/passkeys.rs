@@ -300,7 +300,7 @@ fn base64_url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-async fn locked_and_disabled_accounts_are_refused(backend: Backend) {
+async fn locked_disabled_and_unverified_accounts_are_refused(backend: Backend) {
     let app = passkey_app(backend).await;
     let mut user = passkey_user(&app, "rahim@example.com").await;
     for _ in 0..5 {
@@ -322,6 +322,81 @@ async fn locked_and_disabled_accounts_are_refused(backend: Backend) {
     let (ceremony, options) = login_start(&app, None).await;
     let answer = user.authenticator.get(&options, 0);
     expect_problem(login_finish(&app, &ceremony, &answer).await, 403, "account_disabled").await;
+
+    app.sql_text(
+        "UPDATE users SET is_active = TRUE, is_email_verified = FALSE WHERE email = $1 RETURNING email",
+        "rahim@example.com",
+    )
+    .await;
+    let (ceremony, options) = login_start(&app, None).await;
+    let answer = user.authenticator.get(&options, 0);
+    expect_problem(login_finish(&app, &ceremony, &answer).await, 403, "email_not_verified").await;
+}
+
+/// A passkey that is the account's only way in (no password, no linked provider) stays until
+/// another way exists.
+async fn the_only_way_to_sign_in_is_not_deleted(backend: Backend) {
+    let app = passkey_app(backend).await;
+    let rahim = passkey_user(&app, "rahim@example.com").await;
+    app.sql_text(
+        "UPDATE users SET password_hash = NULL WHERE email = $1 RETURNING email",
+        "rahim@example.com",
+    )
+    .await;
+    let id = rahim.passkey["id"].as_str().unwrap().to_string();
+    let delete = |id: String| {
+        app.send(
+            app.client
+                .delete(app.url(&format!("/api/auth/passkeys/{id}")))
+                .bearer_auth(&rahim.tokens.access),
+        )
+    };
+    expect_problem(delete(id.clone()).await, 409, "last_sign_in_method").await;
+    let listed: Value = app
+        .get_auth("/api/auth/passkeys", &rahim.tokens.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // With a second passkey, the first may go.
+    let mut other = Authenticator::new();
+    let r = register_passkey(&app, &rahim.tokens, &mut other).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(delete(id).await.status(), 204);
+    let (ceremony, options) = login_start(&app, None).await;
+    let answer = other.get(&options, 0);
+    assert_eq!(login_finish(&app, &ceremony, &answer).await.status(), 200);
+}
+
+/// A signed-in caller can keep five registrations open (tabs); a sixth start ends the oldest.
+async fn only_the_newest_unfinished_registrations_are_kept(backend: Backend) {
+    let app = passkey_app(backend).await;
+    let tokens = app.signed_in("rahim@example.com").await;
+    let mut started = Vec::new();
+    for _ in 0..6 {
+        let r = app
+            .post_json_auth("/api/auth/passkeys/register/start", &tokens.access, &json!({}))
+            .await;
+        assert_eq!(r.status(), 200);
+        started.push(r.json::<Value>().await.unwrap());
+        app.advance(Duration::seconds(1));
+    }
+    let mut authenticator = Authenticator::new();
+    let finish = |s: &Value, credential: Value| {
+        let body = json!({ "ceremony_id": s["ceremony_id"], "credential": credential, "name": "Laptop" });
+        let access = tokens.access.clone();
+        let app = &app;
+        async move {
+            app.post_json_auth("/api/auth/passkeys/register/finish", &access, &body)
+                .await
+        }
+    };
+    let oldest = authenticator.create(&started[0]["options"]);
+    expect_problem(finish(&started[0], oldest).await, 400, "passkey_challenge_invalid").await;
+    let newest = authenticator.create(&started[5]["options"]);
+    assert_eq!(finish(&started[5], newest).await.status(), 201);
 }
 
 async fn without_user_verification_an_mfa_account_still_needs_its_second_factor(backend: Backend) {
@@ -381,7 +456,29 @@ both!(
     a_challenge_is_answered_once_and_only_in_time,
     a_counter_that_goes_back_is_refused_as_a_possible_clone,
     another_accounts_or_a_deleted_passkey_does_not_sign_in,
-    locked_and_disabled_accounts_are_refused,
+    locked_disabled_and_unverified_accounts_are_refused,
+    the_only_way_to_sign_in_is_not_deleted,
+    only_the_newest_unfinished_registrations_are_kept,
     without_user_verification_an_mfa_account_still_needs_its_second_factor,
     adding_a_passkey_needs_a_recent_sign_in_or_the_password,
 );
+
+#[test]
+fn every_passkey_endpoint_is_in_the_openapi_document() {
+    let doc = serde_json::to_value(gatehouse::http::openapi()).unwrap();
+    for (method, path) in [
+        ("post", "/api/auth/passkeys/register/start"),
+        ("post", "/api/auth/passkeys/register/finish"),
+        ("post", "/api/auth/passkeys/login/start"),
+        ("post", "/api/auth/passkeys/login/finish"),
+        ("get", "/api/auth/passkeys"),
+        ("patch", "/api/auth/passkeys/{id}"),
+        ("delete", "/api/auth/passkeys/{id}"),
+        ("post", "/api/auth/mfa/challenge/passkey"),
+        ("post", "/api/auth/mfa/step-up/passkey"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} missing from /openapi.json");
+        assert!(op["responses"].is_object(), "{method} {path} documents no responses");
+    }
+}

@@ -18,6 +18,7 @@ mod keys;
 mod lockout;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod session_changes;
 mod session_races;
 mod sessions;

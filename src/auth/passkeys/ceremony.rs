@@ -33,7 +33,21 @@ pub(super) enum Purpose {
     SecondFactor,
 }
 
+/// How many unfinished ceremonies of one purpose an account keeps where the caller has proven
+/// something about it (a session, or the password behind an `mfa_token`): enough for a few open
+/// tabs, and a bound on what one caller can make the server store. Sign-in ceremonies are not
+/// bounded per account, since anyone can name an account and would cancel its owner's sign-in;
+/// they are rate-limited per client instead.
+const KEEP_PER_USER: u32 = 5;
+
 impl Purpose {
+    fn keep_per_user(self) -> Option<u32> {
+        match self {
+            Purpose::Register | Purpose::SecondFactor => Some(KEEP_PER_USER),
+            Purpose::Login => None,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Purpose::Register => "register",
@@ -60,6 +74,7 @@ pub(super) async fn begin(
         state: serde_json::to_string(challenge_state).map_err(anyhow::Error::new)?,
         created_at: now,
         expires_at: now + CEREMONY_TTL,
+        keep_per_user: purpose.keep_per_user(),
     };
     state.store.passkeys().start_ceremony(&ceremony).await?;
     Ok(Started {
