@@ -204,6 +204,11 @@ impl IntoResponse for Error {
             Error::RateLimited { retry_after_secs, .. } | Error::AccountLocked { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
             }
+            // The rest of the body is left unread, so this connection cannot carry another
+            // request; saying so keeps clients from reusing it and failing their next call.
+            Error::PayloadTooLarge => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             Error::Internal(cause) => {
                 response.extensions_mut().insert(problem);
                 response.extensions_mut().insert(InternalCause(Arc::new(cause)));

@@ -225,6 +225,7 @@ async fn oversized_body_is_a_413_problem(backend: Backend) {
         "/api/auth/register",
     ] {
         let r = app.post_json(path, &big).await;
+        assert_eq!(r.headers()["connection"], "close", "{path}");
         assert_problem_shape(r, 413, "body_too_large").await;
     }
 }
