@@ -13,8 +13,8 @@ use crate::auth::secrets::OpaqueToken;
 use crate::auth::{email_change, lockout, password_change, verification};
 use crate::client::ClientInfo;
 use crate::error::Error;
-use crate::http::ui::{self, text};
-use axum::extract::{Form, Query, State};
+use crate::http::ui::{self, text, PageForm};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -115,7 +115,7 @@ async fn show(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Res
     confirm_page(&state, q.token, "verify", "verify-email")
 }
 
-async fn confirm(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+async fn confirm(State(state): State<AppState>, client: ClientInfo, PageForm(q): PageForm<TokenQuery>) -> Response {
     let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
     let result = verification::verify_with_token(&state, &token, &client).await;
     outcome_page(&state, result, "verify")
@@ -125,7 +125,11 @@ async fn show_unlock(State(state): State<AppState>, Query(q): Query<TokenQuery>)
     confirm_page(&state, q.token, "unlock", "unlock-account")
 }
 
-async fn submit_unlock(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+async fn submit_unlock(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    PageForm(q): PageForm<TokenQuery>,
+) -> Response {
     let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
     let result = lockout::unlock_with_token(&state, &token, &client).await;
     outcome_page(&state, result, "unlock")
@@ -135,7 +139,11 @@ async fn show_email_change(State(state): State<AppState>, Query(q): Query<TokenQ
     confirm_page(&state, q.token, "address_change", "confirm-email-change")
 }
 
-async fn submit_email_change(State(state): State<AppState>, client: ClientInfo, Form(q): Form<TokenQuery>) -> Response {
+async fn submit_email_change(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    PageForm(q): PageForm<TokenQuery>,
+) -> Response {
     let token = OpaqueToken::from_presented(q.token.as_deref().unwrap_or(""));
     let result = email_change::confirm(&state, &token, &client).await;
     outcome_page(&state, result, "address_change")
@@ -164,7 +172,7 @@ async fn show_reset(State(state): State<AppState>, Query(q): Query<TokenQuery>) 
     }
 }
 
-async fn submit_reset(State(state): State<AppState>, client: ClientInfo, Form(f): Form<ResetForm>) -> Response {
+async fn submit_reset(State(state): State<AppState>, client: ClientInfo, PageForm(f): PageForm<ResetForm>) -> Response {
     let raw_token = f.token.unwrap_or_default();
     let token = OpaqueToken::from_presented(&raw_token);
     match password_change::reset(&state, &token, f.new_password.as_deref().unwrap_or(""), &client).await {

@@ -17,6 +17,7 @@ mod cors;
 mod email_change;
 mod error_reporting;
 mod foundation_flow;
+mod hosted_forms;
 mod hosted_pages;
 mod hosted_passkeys;
 mod hosted_social;

@@ -6,12 +6,13 @@ use super::render::page;
 use super::session::ReturnQuery;
 use super::signin::{after_first_factor, shown};
 use super::strings::text;
+use super::PageForm;
 use crate::app::AppState;
 use crate::auth::mfa::otp_login;
 use crate::client::ClientInfo;
 use crate::domain::Email;
 use crate::error::Error;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -55,7 +56,7 @@ pub async fn request_code(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    PageForm(f): PageForm<CodeForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let raw = f.email.unwrap_or_default();
@@ -90,7 +91,7 @@ pub async fn submit_code(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<CodeForm>,
+    PageForm(f): PageForm<CodeForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let raw = f.email.unwrap_or_default();

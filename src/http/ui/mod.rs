@@ -12,6 +12,7 @@ mod account;
 mod code_login;
 mod forms;
 mod mfa;
+mod page_form;
 mod passkeys;
 mod register;
 mod render;
@@ -27,6 +28,7 @@ use crate::app::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use page_form::PageForm;
 pub use register::field_messages;
 pub use render::{page, SCRIPT_PATH, STYLESHEET_PATH};
 pub use signin::sentence;

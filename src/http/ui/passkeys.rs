@@ -14,13 +14,14 @@ use super::render::page;
 use super::signed_in::{csrf_form, SignedInForm};
 use super::signin::{after_first_factor, complete_step, listed_methods, login_page, mfa_page, pending_step, shown};
 use super::strings::text;
+use super::PageForm;
 use crate::app::AppState;
 use crate::auth::mfa::{challenge, Proof};
 use crate::auth::passkeys::{login, manage, register};
 use crate::client::ClientInfo;
 use crate::domain::{PasskeyName, Password};
 use crate::error::{Error, ErrorCode};
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -61,7 +62,7 @@ pub async fn sign_in(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<SignInForm>,
+    PageForm(f): PageForm<SignInForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let refused = |jar, e: Error| login_page(&state, jar, e.status(), &return_to, "", shown(&e), None);
@@ -89,7 +90,7 @@ pub async fn mfa_options(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Form(f): Form<MfaOptionsForm>,
+    PageForm(f): PageForm<MfaOptionsForm>,
 ) -> Response {
     let token = match pending_step(&state, jar, &headers, f.csrf.as_deref(), &[], "/") {
         Ok(token) => token,
@@ -122,7 +123,7 @@ pub async fn mfa_finish(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<MfaPasskeyForm>,
+    PageForm(f): PageForm<MfaPasskeyForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());

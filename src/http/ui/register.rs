@@ -6,6 +6,7 @@ use super::render::page;
 use super::session::ReturnQuery;
 use super::signin::shown;
 use super::strings::text;
+use super::PageForm;
 use crate::app::AppState;
 use crate::auth::{password_change, registration};
 use crate::client::ClientInfo;
@@ -13,7 +14,7 @@ use crate::domain::Email;
 use crate::error::Error;
 use crate::http::auth::RegisterRequest;
 use crate::ratelimit::Limit;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -84,7 +85,7 @@ pub async fn submit(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(form): Form<RegisterForm>,
+    PageForm(form): PageForm<RegisterForm>,
 ) -> Response {
     if let Err(e) = check_form(&state, &headers, &jar, form.csrf.as_deref()) {
         return register_page(&state, jar, e.status(), &form, BTreeMap::new(), shown(&e));
@@ -151,7 +152,7 @@ pub async fn submit_forgot(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<ForgotForm>,
+    PageForm(f): PageForm<ForgotForm>,
 ) -> Response {
     let raw = f.email.unwrap_or_default();
     if let Err(e) = check_form(&state, &headers, &jar, f.csrf.as_deref()) {

@@ -8,11 +8,12 @@ use super::render::page;
 use super::session::page_user;
 use super::signin::shown;
 use super::strings::text;
+use super::PageForm;
 use crate::app::AppState;
 use crate::auth::sessions::AuthUser;
 use crate::error::Error;
-use axum::extract::{Form, FromRequest, Request};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{FromRequest, Request};
+use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use minijinja::context;
 use serde::de::DeserializeOwned;
@@ -49,9 +50,7 @@ impl<T: DeserializeOwned + CsrfForm + Send> FromRequest<AppState> for SignedInFo
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let jar = CookieJar::from_headers(req.headers());
         let headers = req.headers().clone();
-        let Form(form) = Form::<T>::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let PageForm(form) = PageForm::<T>::from_request(req, state).await?;
         let user = page_user(state, &jar, HERE).await?;
         check_session_form(state, &headers, user.session_id, form.csrf()).map_err(|e| form_refused(state, e))?;
         Ok(Self { user, form, jar })

@@ -7,6 +7,7 @@ use super::render::page;
 use super::session::{self, signed_in_cookies, signed_out_cookies, ReturnQuery};
 use super::strings::provider_label;
 use super::strings::text;
+use super::PageForm;
 use crate::app::AppState;
 use crate::auth::login;
 use crate::auth::mfa::challenge::{self, LoginOutcome, MfaRequired};
@@ -16,7 +17,7 @@ use crate::auth::sessions::{self, TokenPair};
 use crate::client::ClientInfo;
 use crate::domain::Password;
 use crate::error::Error;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -166,7 +167,7 @@ pub async fn submit(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<LoginForm>,
+    PageForm(f): PageForm<LoginForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let identifier = f.identifier.unwrap_or_default();
@@ -199,7 +200,7 @@ pub async fn submit_mfa(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<MfaForm>,
+    PageForm(f): PageForm<MfaForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());
@@ -273,7 +274,7 @@ pub async fn send_mfa_code(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Form(f): Form<MfaForm>,
+    PageForm(f): PageForm<MfaForm>,
 ) -> Response {
     let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
     let methods = listed_methods(f.methods.as_deref());
@@ -306,7 +307,7 @@ pub async fn logout(
     jar: CookieJar,
     headers: HeaderMap,
     client: ClientInfo,
-    Form(f): Form<LogoutForm>,
+    PageForm(f): PageForm<LogoutForm>,
 ) -> Response {
     // Another site's form never gets as far as touching a cookie (logout CSRF).
     if let Err(e) = forms::check_origin(&state, &headers) {

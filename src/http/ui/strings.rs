@@ -6,6 +6,15 @@
 pub const EN: &[(&str, &str)] = &[
     ("account", "Your account"),
     ("go_to_sign_in", "Go to sign in"),
+    ("form_unreadable_title", "This form could not be sent"),
+    (
+        "form_too_large",
+        "What was typed is too long to send (forms take at most 64 KiB). Go back, shorten it and try again.",
+    ),
+    (
+        "form_unreadable",
+        "The form arrived in a shape this page does not read. Go back, reload the page and try again.",
+    ),
     ("link_incomplete_title", "Link incomplete"),
     (
         "link_incomplete",
