@@ -72,7 +72,14 @@ impl AppState {
         let store = crate::store::connect(config.database_url.expose_secret(), config.database_max_connections)
             .await
             .context("could not open the database named by DATABASE_URL")?;
-        store.migrate().await.context("could not apply database migrations")?;
+        store
+            .migrate_via(config.migration_url())
+            .await
+            .context(if config.database_direct_url.is_some() {
+                "could not apply database migrations over DATABASE_DIRECT_URL"
+            } else {
+                "could not apply database migrations"
+            })?;
         let clock = deps.clock;
         let kek = Arc::new(crate::auth::key_encryption::KeyEncryption::from_config(&config)?);
         if !kek.is_enabled() && !config.is_loopback() {

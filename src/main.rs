@@ -197,7 +197,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
-    store.migrate().await?;
+    store.migrate_via(config.migration_url()).await?;
     tracing::info!(database = store.backend(), "migrations applied");
     Ok(())
 }
@@ -212,7 +212,7 @@ async fn admin_create(config: Config, email: &str, role: &str, password_stdin: b
         None
     };
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
-    store.migrate().await?;
+    store.migrate_via(config.migration_url()).await?;
     let (user, outcome) = create_admin(
         store.as_ref(),
         &config,
@@ -233,7 +233,7 @@ async fn admin_create(config: Config, email: &str, role: &str, password_stdin: b
 async fn keys_rotate(config: Config) -> anyhow::Result<()> {
     use gatehouse::auth::key_encryption::KeyEncryption;
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
-    store.migrate().await?;
+    store.migrate_via(config.migration_url()).await?;
     let kek = KeyEncryption::from_config(&config)?;
     let (kid, retired) = gatehouse::auth::keys::KeySet::rotate(store.as_ref(), &kek, chrono::Utc::now()).await?;
     println!(
@@ -247,7 +247,7 @@ async fn admin_reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
     use gatehouse::auth::mfa::reset::{reset, ResetBy};
     let email = gatehouse::domain::Email::parse(email).map_err(|e| anyhow::anyhow!("--email {}", e.message))?;
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 2).await?;
-    store.migrate().await?;
+    store.migrate_via(config.migration_url()).await?;
     let user = store
         .users()
         .by_email(&email.canonical())
@@ -309,7 +309,7 @@ async fn run_import(config: Config, args: ImportArgs) -> anyhow::Result<std::pro
         (None, None) => anyhow::bail!("say where the users come from: --file PATH or --from-postgres URL"),
     };
     let store = gatehouse::store::connect(config.database_url.expose_secret(), 4).await?;
-    store.migrate().await?;
+    store.migrate_via(config.migration_url()).await?;
     let options = ImportOptions {
         strict: args.strict,
         dry_run: args.dry_run,

@@ -42,6 +42,16 @@ impl Config {
                     .then(|| v.to_string())
             },
         );
+        let database_direct_url = r.optional(
+            "DATABASE_DIRECT_URL",
+            "postgres://user:pass@host/db, the same database as DATABASE_URL without the pooler",
+            |v| (v.starts_with("postgres://") || v.starts_with("postgresql://")).then(|| v.to_string()),
+        );
+        if database_direct_url.is_some() && !database_url.starts_with("postgres") {
+            r.problems.push(
+                "DATABASE_DIRECT_URL is only for PostgreSQL: unset it, or set DATABASE_URL to the pooled postgres:// URL".into(),
+            );
+        }
         let smtp_url = r.optional(
             "SMTP_URL",
             "smtp://user:pass@host:587, smtps://host:465 or smtp://127.0.0.1:2525?tls=none",
@@ -69,6 +79,7 @@ impl Config {
         });
         let mut config = Config {
             database_url: SecretString::from(database_url),
+            database_direct_url: database_direct_url.map(SecretString::from),
             database_max_connections: r.parse(
                 "DATABASE_MAX_CONNECTIONS",
                 d.database_max_connections,

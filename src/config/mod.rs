@@ -46,6 +46,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: SecretString,
+    /// `DATABASE_DIRECT_URL`: a PostgreSQL connection that bypasses a transaction-mode pooler
+    /// (Neon's `-pooler` host, PgBouncer), for migrations. Their lock is a session advisory
+    /// lock, which a pooler may take on one server connection and release on another.
+    pub database_direct_url: Option<SecretString>,
     pub database_max_connections: u32,
     pub redis_url: Option<SecretString>,
     pub bind_addr: SocketAddr,
@@ -207,6 +211,7 @@ impl Default for Config {
         let bind_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
         Self {
             database_url: SecretString::from("sqlite://gatehouse.db"),
+            database_direct_url: None,
             database_max_connections: 10,
             redis_url: None,
             bind_addr,
@@ -308,6 +313,11 @@ impl Config {
 
     pub fn is_postgres(&self) -> bool {
         self.database_url.expose_secret().starts_with("postgres")
+    }
+
+    /// Where migrations run: `DATABASE_DIRECT_URL` if set, else the pool of `DATABASE_URL`.
+    pub fn migration_url(&self) -> Option<&str> {
+        self.database_direct_url.as_ref().map(|u| u.expose_secret())
     }
 
     /// The JWT `iss`: the public base URL without a trailing slash.

@@ -309,3 +309,18 @@ fn welcome_mail_is_on_unless_turned_off() {
     assert!(!load(&[("WELCOME_MAIL", "false")]).unwrap().welcome_mail);
     assert!(load(&[("WELCOME_MAIL", "maybe")]).is_err());
 }
+
+#[test]
+fn a_direct_database_url_is_for_postgres_only() {
+    let pooled = "postgres://app:pw@ep-x-pooler.neon.tech/app?sslmode=require";
+    let direct = "postgres://app:pw@ep-x.neon.tech/app?sslmode=require";
+    let c = load(&[("DATABASE_URL", pooled), ("DATABASE_DIRECT_URL", direct)]).unwrap();
+    assert_eq!(c.migration_url(), Some(direct));
+    assert_eq!(load(&[("DATABASE_URL", pooled)]).unwrap().migration_url(), None);
+    let text = load(&[("DATABASE_DIRECT_URL", direct)]).unwrap_err().to_string();
+    assert!(text.contains("DATABASE_DIRECT_URL is only for PostgreSQL"), "{text}");
+    let text = load(&[("DATABASE_URL", pooled), ("DATABASE_DIRECT_URL", "mysql://x")])
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("DATABASE_DIRECT_URL must be"), "{text}");
+}

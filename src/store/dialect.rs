@@ -160,6 +160,15 @@ pub(crate) mod postgres {
         Ok(())
     }
 
+    /// Migrations over one connection of its own, closed afterwards.
+    pub(crate) async fn migrate_direct(url: &str) -> StoreResult<()> {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::migrate!("migrations/postgres").run(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
     pub(crate) type Engine = Postgres;
     pub(crate) const NAME: &str = "postgres";
 

@@ -90,6 +90,15 @@ impl Store {
         on_engine!(&self.db, |pool, d| d::migrate(pool).await)
     }
 
+    /// Applies migrations over one connection to `direct` (PostgreSQL: a URL past any
+    /// transaction-mode pooler, see `DATABASE_DIRECT_URL`), or over the pool without one.
+    pub async fn migrate_via(&self, direct: Option<&str>) -> StoreResult<()> {
+        match (&self.db.pool, direct) {
+            (engine::Pool::Postgres(_), Some(url)) => dialect::postgres::migrate_direct(url).await,
+            _ => self.migrate().await,
+        }
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
         on_engine!(&self.db, |pool| {
             sqlx::query("SELECT 1").execute(pool).await?;

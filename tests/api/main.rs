@@ -14,6 +14,7 @@ mod audit_trail;
 mod auth_cache;
 mod cookie_mode;
 mod cors;
+mod direct_migrations;
 mod email_change;
 mod error_reporting;
 mod foundation_flow;
