@@ -264,7 +264,7 @@ async fn bench(args: Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let db = if postgres {
         let admin = std::env::var("BENCH_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into());
         Database::postgres(&admin).await
     } else {
         Database {
