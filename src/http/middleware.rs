@@ -120,3 +120,47 @@ pub async fn security_headers(https: bool, request: Request, next: Next) -> Resp
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt as _;
+
+    async fn panics() -> &'static str {
+        let detail = std::hint::black_box("the database password is hunter2");
+        if !detail.is_empty() {
+            std::panic::panic_any(detail.to_string());
+        }
+        "unreachable"
+    }
+
+    /// The same two layers as the router, in the same order: a panicking handler answers a 500
+    /// problem with the request id, and what the panic said stays out of the answer.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem() {
+        let app = Router::new()
+            .route("/boom", get(panics))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::from_fn(log_internal_errors));
+        let request = Request::builder()
+            .uri("/boom")
+            .header("x-request-id", "req-42")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert_eq!(problem["status"], 500);
+        assert_eq!(problem["request_id"], "req-42");
+        assert!(!String::from_utf8_lossy(&body).contains("hunter2"), "{problem}");
+    }
+}
