@@ -61,10 +61,34 @@ export function apiLogin(gh, identifier, password) {
   return expectCall(gh.url, 200, 'POST', '/api/auth/login', { body: { identifier, password } });
 }
 
+const STEP_MS = 30_000;
+
 /**
- * Turns on an authenticator app for the account and returns an OTPAuth.TOTP for it.
- * Enrolment uses the previous 30 s step's code (within gatehouse's ±1 step), so the code a
- * person types at the next sign-in (the current step) is a later step and not a replay.
+ * Codes for one authenticator app that gatehouse (±1 step, each step once) always takes.
+ * `enrolment()` gives the previous step's code, or the current step's when it ends within 5 s,
+ * so the step is still in the window when the request arrives. `generate()` then gives the
+ * current step's code, or the next step's while the clock is still in the enrolled step, so a
+ * sign-in code is never a replay of the enrolment code.
+ */
+export function totpCodes(totp) {
+  let enrolled = -Infinity;
+  const at = (step) => totp.generate({ timestamp: step * STEP_MS });
+  return {
+    enrolment() {
+      const now = Date.now();
+      const step = Math.floor(now / STEP_MS);
+      enrolled = STEP_MS - (now % STEP_MS) < 5_000 ? step : step - 1;
+      return at(enrolled);
+    },
+    generate() {
+      return at(Math.max(Math.floor(Date.now() / STEP_MS), enrolled + 1));
+    },
+  };
+}
+
+/**
+ * Turns on an authenticator app for the account and returns its codes (`totpCodes`): what a
+ * person types at the next sign-in is a later step than the enrolment's, so never a replay.
  */
 export async function enrolTotp(gh, person) {
   const { access_token } = await apiLogin(gh, person.email, person.password);
@@ -72,16 +96,17 @@ export async function enrolTotp(gh, person) {
     token: access_token,
     body: { method: 'totp', current_password: person.password },
   });
-  const totp = new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(enable.secret),
-    digits: 6,
-    period: 30,
-    algorithm: 'SHA1',
-  });
-  const code = totp.generate({ timestamp: Date.now() - 30_000 });
+  const totp = totpCodes(
+    new OTPAuth.TOTP({
+      secret: OTPAuth.Secret.fromBase32(enable.secret),
+      digits: 6,
+      period: 30,
+      algorithm: 'SHA1',
+    }),
+  );
   const verify = await expectCall(gh.url, 200, 'POST', '/api/auth/mfa/verify', {
     token: access_token,
-    body: { method: 'totp', code },
+    body: { method: 'totp', code: totp.enrolment() },
   });
   return { totp, recoveryCodes: verify.recovery_codes, secret: enable.secret };
 }
