@@ -12,7 +12,7 @@ use super::account::{done, refused, refused_as};
 use super::forms::{self, check_form, session_token};
 use super::render::page;
 use super::signed_in::{csrf_form, SignedInForm};
-use super::signin::{after_first_factor, complete_step, listed_methods, login_page, mfa_page, pending_step, shown};
+use super::signin::{after_first_factor, complete_step, login_page, mfa_page, pending_step, shown, PendingStep};
 use super::strings::text;
 use super::PageForm;
 use crate::app::AppState;
@@ -92,8 +92,8 @@ pub async fn mfa_options(
     headers: HeaderMap,
     PageForm(f): PageForm<MfaOptionsForm>,
 ) -> Response {
-    let token = match pending_step(&state, jar, &headers, f.csrf.as_deref(), &[], "/") {
-        Ok(token) => token,
+    let token = match pending_step(&state, jar, &headers, f.csrf.as_deref(), None, None) {
+        Ok(step) => step.token,
         Err(_) => {
             return Error::new(
                 ErrorCode::InvalidMfaToken,
@@ -125,10 +125,19 @@ pub async fn mfa_finish(
     client: ClientInfo,
     PageForm(f): PageForm<MfaPasskeyForm>,
 ) -> Response {
-    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
-    let methods = listed_methods(f.methods.as_deref());
-    let token = match pending_step(&state, jar.clone(), &headers, f.csrf.as_deref(), &methods, &return_to) {
-        Ok(token) => token,
+    let PendingStep {
+        token,
+        methods,
+        return_to,
+    } = match pending_step(
+        &state,
+        jar.clone(),
+        &headers,
+        f.csrf.as_deref(),
+        f.methods.as_deref(),
+        f.return_to.as_deref(),
+    ) {
+        Ok(step) => step,
         Err(answer) => return *answer,
     };
     let Some((ceremony_id, credential)) = answer(f.ceremony_id.as_deref(), f.credential.as_deref()) else {

@@ -202,10 +202,19 @@ pub async fn submit_mfa(
     client: ClientInfo,
     PageForm(f): PageForm<MfaForm>,
 ) -> Response {
-    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
-    let methods = listed_methods(f.methods.as_deref());
-    let token = match pending_step(&state, jar.clone(), &headers, f.csrf.as_deref(), &methods, &return_to) {
-        Ok(token) => token,
+    let PendingStep {
+        token,
+        methods,
+        return_to,
+    } = match pending_step(
+        &state,
+        jar.clone(),
+        &headers,
+        f.csrf.as_deref(),
+        f.methods.as_deref(),
+        f.return_to.as_deref(),
+    ) {
+        Ok(step) => step,
         Err(answer) => return *answer,
     };
     let method = f.method.as_deref().and_then(Method::parse);
@@ -235,34 +244,48 @@ pub(super) async fn complete_step(
     }
 }
 
-/// The pending MFA step of a posted step form whose CSRF token checks out, or the page to
-/// answer instead: the step again with the refusal, or sign-in when the step has expired.
+/// A posted MFA step form, read: the step's token, the methods it lists and where it goes.
+pub(super) struct PendingStep {
+    pub token: OpaqueToken,
+    pub methods: Vec<Method>,
+    pub return_to: String,
+}
+
+/// The pending MFA step of a posted step form (its `csrf`, `methods` and `return_to` fields)
+/// whose CSRF token checks out, or the page to answer instead: the step again with the
+/// refusal, or sign-in when the step has expired.
 pub(super) fn pending_step(
     state: &AppState,
     jar: CookieJar,
     headers: &HeaderMap,
     csrf: Option<&str>,
-    methods: &[Method],
-    return_to: &str,
-) -> Result<OpaqueToken, Box<Response>> {
+    methods: Option<&str>,
+    return_to: Option<&str>,
+) -> Result<PendingStep, Box<Response>> {
+    let return_to = forms::return_to_or_default(state, return_to);
+    let methods = listed_methods(methods);
     if let Err(e) = check_form(state, headers, &jar, csrf) {
         return Err(Box::new(mfa_page(
             state,
             jar,
             e.status(),
-            methods,
-            return_to,
+            &methods,
+            &return_to,
             shown(&e),
             None,
         )));
     }
     match jar.get(MFA_COOKIE).map(|c| OpaqueToken::from_presented(c.value())) {
-        Some(token) => Ok(token),
+        Some(token) => Ok(PendingStep {
+            token,
+            methods,
+            return_to,
+        }),
         None => Err(Box::new(login_page(
             state,
             jar,
             StatusCode::BAD_REQUEST,
-            return_to,
+            &return_to,
             "",
             Some("this sign-in step has expired; sign in again".into()),
             None,
@@ -276,10 +299,19 @@ pub async fn send_mfa_code(
     headers: HeaderMap,
     PageForm(f): PageForm<MfaForm>,
 ) -> Response {
-    let return_to = forms::return_to_or_default(&state, f.return_to.as_deref());
-    let methods = listed_methods(f.methods.as_deref());
-    let token = match pending_step(&state, jar.clone(), &headers, f.csrf.as_deref(), &methods, &return_to) {
-        Ok(token) => token,
+    let PendingStep {
+        token,
+        methods,
+        return_to,
+    } = match pending_step(
+        &state,
+        jar.clone(),
+        &headers,
+        f.csrf.as_deref(),
+        f.methods.as_deref(),
+        f.return_to.as_deref(),
+    ) {
+        Ok(step) => step,
         Err(answer) => return *answer,
     };
     match challenge::send_code(&state, &token).await {
